@@ -1,0 +1,45 @@
+import re
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+
+from .models import Client
+from .services import password_reset_email_queue
+
+LOGIN_FAILED = "That email address and password do not match an account. Check both and try again."
+LOGIN_INACTIVE = "This account is switched off. Ask the workspace owner for help."
+PHONE_INVALID = "Enter a phone number using digits, spaces and + ( ) - only."
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-.]{6,40}$")
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {"invalid_login": LOGIN_FAILED, "inactive": LOGIN_INACTIVE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email address"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset flow, with the email written to the outbox instead of sent in the request."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        password_reset_email_queue(user=context["user"], uid=context["uid"], token=context["token"])
+
+
+class ClientForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = ["first_name", "last_name", "email", "phone", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not PHONE_PATTERN.match(phone):
+            raise forms.ValidationError(PHONE_INVALID)
+        return phone
+
+
+class ClientSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")

@@ -1,0 +1,85 @@
+"""Writes of people: client cards and the password-reset email."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.urls import reverse
+
+from messaging.services import email_queue
+from tenancy.models import Tenant
+from tenancy.scoping import isolated_scope
+
+from .models import Client, User, normalize_email
+
+CLIENT_EMAIL_TAKEN = "Another client in this workspace already has this email address."
+CLIENT_IN_USE = "This client has bookings, packages or other records, so the card cannot be deleted."
+
+CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "notes")
+
+
+def client_create(*, tenant: Tenant, **fields) -> Client:
+    client = Client(tenant=tenant)
+    return _client_save(client, fields)
+
+
+def client_update(*, tenant: Tenant, client: Client, **fields) -> Client:
+    client = Client.objects.get(tenant=tenant, pk=client.pk)
+    return _client_save(client, fields)
+
+
+def _client_save(client: Client, fields: dict) -> Client:
+    unknown = set(fields) - set(CLIENT_FIELDS)
+    if unknown:
+        raise TypeError(f"Not client fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(client, name, value.strip() if isinstance(value, str) and name != "notes" else value)
+    client.email = normalize_email(client.email)
+    _check_email_free(client)
+    # A card carrying the email of an existing login is linked to it (and unlinked when it changes).
+    client.user = User.objects.find_by_email(client.email) if client.email else None
+    try:
+        with transaction.atomic():
+            client.save()
+    except IntegrityError:  # the same email saved a moment ago by someone else
+        raise ValidationError({"email": CLIENT_EMAIL_TAKEN}) from None
+    return client
+
+
+def _check_email_free(client: Client) -> None:
+    if not client.email:
+        return
+    taken = Client.objects.filter(tenant=client.tenant, email__iexact=client.email).exclude(pk=client.pk)
+    if taken.exists():
+        raise ValidationError({"email": CLIENT_EMAIL_TAKEN})
+
+
+def client_delete(*, tenant: Tenant, client: Client) -> None:
+    try:
+        with transaction.atomic():
+            Client.objects.filter(tenant=tenant, pk=client.pk).delete()
+    except ProtectedError:
+        raise ValidationError(CLIENT_IN_USE) from None
+
+
+def client_link_user(*, tenant: Tenant, client: Client, user: User) -> Client:
+    """Link an unlinked card to the signed-in person whose email it carries."""
+    if client.user_id is None and normalize_email(client.email) == normalize_email(user.email):
+        Client.objects.filter(tenant=tenant, pk=client.pk, user__isnull=True).update(user=user)
+        client.user = user
+    return client
+
+
+def password_reset_email_queue(*, user: User, uid: str, token: str) -> None:
+    """Platform email (no tenant): a person's login is shared by all the workspaces they use."""
+    reset_url = settings.SITE_URL.rstrip("/") + reverse(
+        "accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token}
+    )
+    with isolated_scope(tenant=None):
+        email_queue(
+            tenant=None,
+            to=user.email,
+            key="accounts.password_reset",
+            context={"name": user.get_short_name(), "reset_url": reset_url},
+            idempotency_key=f"password-reset:{user.pk}:{token}",
+        )

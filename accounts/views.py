@@ -1,0 +1,121 @@
+"""Sign-in and password pages, the client cards of the dashboard, and the My Account portal."""
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+
+from tenancy.decorators import customer_required, staff_required
+from tenancy.models import Role
+from tenancy.urlresolvers import tenant_reverse
+
+from . import portal, services
+from .forms import ClientForm, ClientSearchForm, LoginForm, OutboxPasswordResetForm
+from .models import Client
+from .selectors import client_for_user, client_get, clients_search
+
+CLIENTS_PER_PAGE = 25
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = OutboxPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+@staff_required()
+def client_list(request):
+    search = ClientSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    page = Paginator(clients_search(tenant=request.tenant, query=query), CLIENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "accounts/client_list.html", {"search": search, "query": query, "page": page})
+
+
+@staff_required()
+def client_create(request):
+    form = ClientForm(request.POST or None, instance=Client(tenant=request.tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_create(tenant=request.tenant, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Client {client.full_name} added.")
+            return redirect(tenant_reverse(request.tenant, "clients:detail", client_id=client.pk))
+    return render(request, "accounts/client_form.html", {"form": form, "client": None})
+
+
+@staff_required()
+def client_detail(request, client_id):
+    client = client_get(tenant=request.tenant, client_id=client_id)
+    return render(request, "accounts/client_detail.html", {"client": client})
+
+
+@staff_required()
+def client_edit(request, client_id):
+    client = client_get(tenant=request.tenant, client_id=client_id)
+    form = ClientForm(request.POST or None, instance=copy.copy(client))
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_update(tenant=request.tenant, client=client, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect(tenant_reverse(request.tenant, "clients:detail", client_id=client.pk))
+    return render(request, "accounts/client_form.html", {"form": form, "client": client})
+
+
+@staff_required(Role.ADMIN)
+def client_delete(request, client_id):
+    client = client_get(tenant=request.tenant, client_id=client_id)
+    detail_url = tenant_reverse(request.tenant, "clients:detail", client_id=client.pk)
+    if request.method == "POST":
+        try:
+            services.client_delete(tenant=request.tenant, client=client)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect(detail_url)
+        messages.success(request, f"Client {client.full_name} deleted.")
+        return redirect(tenant_reverse(request.tenant, "clients:list"))
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": "Delete client",
+            "question": f"Delete the card of {client.full_name}?",
+            "consequence": "Their name, contact details and notes are removed for good.",
+            "confirm_label": "Delete client",
+            "cancel_url": detail_url,
+        },
+    )
+
+
+@customer_required
+def portal_home(request):
+    client = client_for_user(tenant=request.tenant, user=request.user)
+    if client is not None:
+        client = services.client_link_user(tenant=request.tenant, client=client, user=request.user)
+    return render(request, "accounts/portal/home.html", {"client": client, "tiles": portal.tiles_for(request, client)})

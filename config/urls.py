@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tenancy import views as tenancy_views
+
+tenant_patterns = [
+    path("", include("tenancy.urls")),
+    path("clients/", include("accounts.urls_clients")),
+    path("account/", include("accounts.urls_portal")),
+    path("", include("messaging.urls")),
+]
+
+urlpatterns = [
+    path("", tenancy_views.root, name="root"),
+    path("workspaces/", tenancy_views.workspaces, name="workspaces"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+]
+
+admin.site.site_header = "Tessera platform administration"
+admin.site.site_title = "Tessera admin"

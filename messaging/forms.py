@@ -1,0 +1,29 @@
+from django import forms
+
+from .models import EmailStatus
+from .rendering import TemplateSources
+from .services import template_validate
+
+
+class OutboxFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *EmailStatus.choices], required=False)
+    q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class EmailTemplateForm(forms.Form):
+    """Subject, text and HTML of one kind of email; each part must compile in the sandbox."""
+
+    subject = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"class": "mono"}))
+    text = forms.CharField(label="Plain text", widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
+    html = forms.CharField(label="HTML", widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            for part, message in template_validate(self.sources()).items():
+                self.add_error(part, message)
+        return cleaned
+
+    def sources(self) -> TemplateSources:
+        data = self.cleaned_data
+        return TemplateSources(subject=data["subject"], text=data["text"], html=data["html"])

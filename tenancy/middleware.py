@@ -1,0 +1,38 @@
+"""Resolve the tenant from ``/t/<slug>/…`` and run the request inside its scope.
+
+Every request starts from a fresh scope state: a tenant path gets that tenant's scope, the Django
+admin (platform operators) runs with scopes disabled, and every other path has no scope at all, so
+a tenant-owned model queried there raises instead of leaking.
+"""
+
+import re
+
+from django.http import Http404
+from django.utils import timezone
+
+from .scoping import isolated_scope
+from .selectors import tenant_by_slug
+
+TENANT_PATH = re.compile(r"^/t/(?P<slug>[^/]+)/")
+ADMIN_PATH = "/admin/"
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        match = TENANT_PATH.match(request.path_info)
+        if match:
+            tenant = tenant_by_slug(match["slug"])
+            if tenant is None:
+                raise Http404("No such workspace.")
+            request.tenant = tenant
+            with isolated_scope(tenant=tenant), timezone.override(tenant.zone):
+                return self.get_response(request)
+        if request.path_info.startswith(ADMIN_PATH):
+            with isolated_scope(_enabled=False):
+                return self.get_response(request)
+        with isolated_scope():
+            return self.get_response(request)
