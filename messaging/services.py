@@ -28,12 +28,14 @@ from .selectors import default_sources, template_sources
 logger = logging.getLogger(__name__)
 
 UNKNOWN_EMAIL_KIND = "Unknown kind of email: {key}."
+DEFAULT_BRAND_COLOR = "#2f5d62"
 SENDING_INTERRUPTED = "Sending was interrupted (worker stopped?) and no attempts are left."
 
 
 def base_context(tenant: Tenant | None) -> dict:
     return {
         "tenant_name": tenant.public_name if tenant else "Tessera",
+        "brand_color": tenant.brand_color if tenant else DEFAULT_BRAND_COLOR,
         "site_url": settings.SITE_URL,
     }
 
@@ -59,7 +61,7 @@ def html_in_layout(*, tenant: Tenant | None, inner_html: str, subject: str) -> s
             "content": inner_html,
             "subject": subject,
             "tenant_name": tenant.public_name if tenant else "Tessera",
-            "brand_color": tenant.brand_color if tenant else "#2f5d62",
+            "brand_color": tenant.brand_color if tenant else DEFAULT_BRAND_COLOR,
         },
     )
 

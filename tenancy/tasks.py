@@ -20,6 +20,7 @@ class TenantTask(Task):
     """
 
     abstract = True
+    typing = False  # callers pass tenant_id; the body receives tenant
 
     def __call__(self, *args, **kwargs):
         tenant_id = kwargs.pop("tenant_id")
