@@ -7,13 +7,13 @@ from .models import Client
 from .services import password_reset_email_queue
 
 LOGIN_FAILED = "That email address and password do not match an account. Check both and try again."
-LOGIN_INACTIVE = "This account is switched off. Ask the workspace owner for help."
 PHONE_INVALID = "Enter a phone number using digits, spaces and + ( ) - only."
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-.]{6,40}$")
 
 
 class LoginForm(AuthenticationForm):
-    error_messages = {"invalid_login": LOGIN_FAILED, "inactive": LOGIN_INACTIVE}
+    # Switched-off accounts fail like a wrong password (Django's backend refuses them first).
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": LOGIN_FAILED}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -37,10 +37,13 @@ def client_get(*, tenant: Tenant, client_id: int) -> Client:
 
 
 def client_for_user(*, tenant: Tenant, user) -> Client | None:
-    """The tenant's card for a signed-in person: linked to them, or carrying their email."""
+    """The tenant's card for a signed-in person: linked to them, or unlinked and carrying their email.
+    A card linked to another login is never someone else's, whatever email it carries."""
     if not user.is_authenticated:
         return None
     linked = Client.objects.filter(tenant=tenant, user=user).first()
     if linked is not None:
         return linked
-    return Client.objects.filter(tenant=tenant, email__iexact=normalize_email(user.email)).first()
+    return Client.objects.filter(
+        tenant=tenant, email__iexact=normalize_email(user.email), user__isnull=True
+    ).first()

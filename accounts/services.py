@@ -36,14 +36,23 @@ def _client_save(client: Client, fields: dict) -> Client:
         setattr(client, name, value.strip() if isinstance(value, str) and name != "notes" else value)
     client.email = normalize_email(client.email)
     _check_email_free(client)
-    # A card carrying the email of an existing login is linked to it (and unlinked when it changes).
-    client.user = User.objects.find_by_email(client.email) if client.email else None
+    client.user = _login_for(client)
     try:
         with transaction.atomic():
             client.save()
     except IntegrityError:  # the same email saved a moment ago by someone else
         raise ValidationError({"email": CLIENT_EMAIL_TAKEN}) from None
     return client
+
+
+def _login_for(client: Client) -> User | None:
+    """A card carrying the email of an existing login is linked to it, unless another card of the
+    tenant already is; a card whose email no longer matches its login is unlinked."""
+    user = User.objects.find_by_email(client.email) if client.email else None
+    if user is None:
+        return None
+    taken = Client.objects.filter(tenant=client.tenant, user=user).exclude(pk=client.pk).exists()
+    return None if taken else user
 
 
 def _check_email_free(client: Client) -> None:

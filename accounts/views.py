@@ -46,7 +46,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @staff_required()
 def client_list(request):
     search = ClientSearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
+    query = search.cleaned_data["q"] if search.is_valid() else ""  # the page shows why it was ignored
     page = Paginator(clients_search(tenant=request.tenant, query=query), CLIENTS_PER_PAGE).get_page(
         request.GET.get("page")
     )

@@ -6,18 +6,10 @@ outside the template (load, include, extends, debug, url, csrf_token) are refuse
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.template import Context, Engine, Node, Template, TemplateSyntaxError
-from django.template.defaulttags import CsrfTokenNode, DebugNode, LoadNode, URLNode
-from django.template.loader_tags import ExtendsNode, IncludeNode
+from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import Lexer, TokenType
 
-_FORBIDDEN_NODES = {
-    LoadNode: "load",
-    IncludeNode: "include",
-    ExtendsNode: "extends",
-    DebugNode: "debug",
-    URLNode: "url",
-    CsrfTokenNode: "csrf_token",
-}
+FORBIDDEN_TAGS = frozenset({"load", "include", "extends", "debug", "url", "csrf_token", "ssi"})
 
 _ENGINES = {
     autoescape: Engine(loaders=[], libraries={}, debug=True, autoescape=autoescape)
@@ -46,17 +38,14 @@ class RenderedEmail:
 @lru_cache(maxsize=512)
 def compile_template(source: str, *, autoescape: bool) -> Template:
     """Compile ``source`` in the sandbox or raise ``EmailTemplateError`` saying where and why."""
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK and token.contents.split(" ", 1)[0] in FORBIDDEN_TAGS:
+            tag = token.contents.split(" ", 1)[0]
+            raise EmailTemplateError(f"Line {token.lineno}: the {{% {tag} %}} tag is not allowed in email templates.")
     try:
-        template = _ENGINES[autoescape].from_string(source)
+        return _ENGINES[autoescape].from_string(source)
     except TemplateSyntaxError as exc:
         raise EmailTemplateError(_describe(exc)) from None
-    for node in template.nodelist.get_nodes_by_type(Node):
-        tag = _FORBIDDEN_NODES.get(type(node))
-        if tag:
-            line = getattr(getattr(node, "token", None), "lineno", None)
-            where = f"Line {line}: " if line else ""
-            raise EmailTemplateError(f"{where}the {{% {tag} %}} tag is not allowed in email templates.")
-    return template
 
 
 def _describe(exc: TemplateSyntaxError) -> str:

@@ -20,9 +20,8 @@ EMAILS_PER_PAGE = 50
 @staff_required()
 def outbox(request):
     filters = OutboxFilterForm(request.GET)
-    status, query = "", ""
-    if filters.is_valid():
-        status, query = filters.cleaned_data["status"], filters.cleaned_data["q"]
+    filters.is_valid()  # a bad value drops only its own filter; the page says so
+    status, query = filters.cleaned_data.get("status", ""), filters.cleaned_data.get("q", "")
     emails = outbox_list(tenant=request.tenant, status=status, search=query)
     page = Paginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
     return render(

@@ -90,6 +90,13 @@ def test_a_switched_off_account_cannot_sign_in():
     assert LOGIN_FAILED in response.content.decode()
 
 
+def test_switching_an_account_off_ends_its_open_sessions(tenant, staff):
+    http = signed_in(staff)
+    User.objects.filter(pk=staff.pk).update(is_active=False)
+
+    assert http.get("/t/acme/").status_code == 302  # sent to sign in
+
+
 def test_a_signed_in_person_opening_the_sign_in_page_goes_to_their_workspaces(tenant, staff):
     response = signed_in(staff).get(LOGIN_URL)
 

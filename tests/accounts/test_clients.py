@@ -125,7 +125,7 @@ def test_the_pages_keep_the_search(staff_http, tenant):
     page = staff_http.get(LIST, {"q": "ada"}).content.decode()
 
     assert "27 in all" in page
-    assert 'href="?q=ada&amp;page=2"' in page or 'href="?page=2&amp;q=ada"' in page
+    assert 'href="?q=ada&amp;page=2"' in page
 
 
 # Paginator.get_page: not a number gives the first page, out of range (either side) the last.
@@ -174,7 +174,8 @@ def test_adding_a_client_opens_its_card_with_a_message(staff_http, tenant):
     page = response.content.decode()
     assert "Client Ada Lovelace added." in page
     assert "ada@example.com" in page and "+44 20 7946 0000" in page and "Prefers mornings." in page
-    assert (client.first_name, client.last_name, client.email, client.user) == ("Ada", "Lovelace", "ada@example.com", None)
+    assert (client.first_name, client.last_name, client.email) == ("Ada", "Lovelace", "ada@example.com")
+    assert client.user is None
 
 
 def test_an_email_is_stored_lowercased_and_trimmed(staff_http, tenant):
@@ -245,7 +246,8 @@ def test_a_client_without_an_email_can_be_added_twice(staff_http, tenant):
 
 
 def test_editing_a_client_saves_the_changes(staff_http, ada):
-    response = staff_http.post(f"{detail_url(ada)}edit/", form_data(first_name="Augusta", notes="New notes"), follow=True)
+    edit = f"{detail_url(ada)}edit/"
+    response = staff_http.post(edit, form_data(first_name="Augusta", notes="New notes"), follow=True)
 
     assert response.redirect_chain == [(detail_url(ada), 302)]
     assert "Changes saved." in response.content.decode()

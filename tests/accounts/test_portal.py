@@ -106,3 +106,13 @@ def test_a_card_linked_to_someone_else_is_not_shown(tenant, pat):
 
 def test_an_unknown_workspace_answers_404(pat):
     assert signed_in(pat).get("/t/nowhere/account/").status_code == 404
+
+
+def test_a_card_linked_to_another_login_is_not_shown_to_whoever_now_has_its_email(tenant, pat):
+    # The card's first owner changed their login email (Django admin); the card stays linked to them.
+    first_owner = UserFactory(email="pat.old@example.com")
+    ClientFactory(tenant=tenant, first_name="Former", email="pat@example.com", phone="555 0199", user=first_owner)
+
+    page = signed_in(pat).get(ACCOUNT).content.decode()
+
+    assert "555 0199" not in page and NO_CARD in page

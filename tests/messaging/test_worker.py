@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from kombu import pools as kombu_pools
 from django.conf import settings
 from django.db import connection
 
@@ -33,9 +34,20 @@ def broker():
     client.flushdb()
     previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
+    _drop_connections()  # an earlier eager test may have opened the in-memory broker's pool
     yield client
     celery_app.conf.update(previous)
+    _drop_connections()
     client.flushdb()
+
+
+def _drop_connections():
+    """Celery and kombu cache connection and producer pools per broker; start from none."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    kombu_pools.reset()
 
 
 def database_url() -> str:
