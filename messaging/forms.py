@@ -13,9 +13,11 @@ class OutboxFilterForm(forms.Form):
 class EmailTemplateForm(forms.Form):
     """Subject, text and HTML of one kind of email; each part must compile in the sandbox."""
 
-    subject = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"class": "mono"}))
-    text = forms.CharField(label="Plain text", widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
-    html = forms.CharField(label="HTML", widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
+    subject = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"class": "mono"}))
+    text = forms.CharField(
+        label="Plain text", max_length=20_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"})
+    )
+    html = forms.CharField(label="HTML", max_length=50_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
 
     def clean(self):
         cleaned = super().clean()

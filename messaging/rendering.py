@@ -9,7 +9,9 @@ from functools import lru_cache
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import Lexer, TokenType
 
-FORBIDDEN_TAGS = frozenset({"load", "include", "extends", "debug", "url", "csrf_token", "ssi"})
+FORBIDDEN_TAGS = frozenset({"load", "include", "extends", "debug", "url", "csrf_token", "ssi", "lorem"})
+# Loops inside loops multiply rendering work; an email never needs more than this.
+MAX_LOOP_DEPTH = 2
 
 _ENGINES = {
     autoescape: Engine(loaders=[], libraries={}, debug=True, autoescape=autoescape)
@@ -38,14 +40,26 @@ class RenderedEmail:
 @lru_cache(maxsize=512)
 def compile_template(source: str, *, autoescape: bool) -> Template:
     """Compile ``source`` in the sandbox or raise ``EmailTemplateError`` saying where and why."""
-    for token in Lexer(source).tokenize():
-        if token.token_type == TokenType.BLOCK and token.contents.split(" ", 1)[0] in FORBIDDEN_TAGS:
-            tag = token.contents.split(" ", 1)[0]
-            raise EmailTemplateError(f"Line {token.lineno}: the {{% {tag} %}} tag is not allowed in email templates.")
+    _check_tags(source)
     try:
         return _ENGINES[autoescape].from_string(source)
     except TemplateSyntaxError as exc:
         raise EmailTemplateError(_describe(exc)) from None
+
+
+def _check_tags(source: str) -> None:
+    depth = 0
+    for token in Lexer(source).tokenize():
+        if token.token_type != TokenType.BLOCK:
+            continue
+        tag = token.contents.split(" ", 1)[0]
+        if tag in FORBIDDEN_TAGS:
+            raise EmailTemplateError(f"Line {token.lineno}: the {{% {tag} %}} tag is not allowed in email templates.")
+        depth += {"for": 1, "endfor": -1}.get(tag, 0)
+        if depth > MAX_LOOP_DEPTH:
+            raise EmailTemplateError(
+                f"Line {token.lineno}: loops can be nested {MAX_LOOP_DEPTH} deep at most in email templates."
+            )
 
 
 def _describe(exc: TemplateSyntaxError) -> str:

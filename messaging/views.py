@@ -58,7 +58,7 @@ def template_edit(request, key):
     """Edit, preview (without saving) and save one template. Nothing broken is ever saved."""
     kind = editable_kind_get(key)
     current = template_sources(tenant=request.tenant, kind=kind)
-    initial = {"subject": current.subject, "text": current.text, "html": current.html}
+    initial = {"subject": current.subject.strip(), "text": current.text, "html": current.html}
     form = EmailTemplateForm(request.POST or None, initial=initial)
     sources = current if request.method == "GET" else (form.sources() if form.is_valid() else None)
     preview = preview_error = None

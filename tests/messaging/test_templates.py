@@ -216,6 +216,7 @@ def test_a_syntax_error_also_refuses_a_preview(tenant, admin_http):
         ('{% extends "x.html" %}', "extends"),
         ("{% csrf_token %}", "csrf_token"),
         ("{% if role %}{% debug %}{% endif %}", "debug"),
+        ("{% lorem 100000 w %}", "lorem"),
     ],
 )
 def test_tags_that_reach_outside_the_template_are_refused_with_a_clear_message(tenant, admin_http, forbidden, tag):
@@ -240,6 +241,17 @@ def test_load_static_is_refused_with_a_clear_message(tenant, admin_http):
     assert field_error(response.content.decode(), "html") == (
         "Line 1: the {% load %} tag is not allowed in email templates."
     )
+
+
+def test_loops_nested_three_deep_are_refused(tenant, admin_http):
+    """Nested loops multiply rendering work inside the transaction that sends the email."""
+    loops = "{% for a in role %}{% for b in role %}{% for c in role %}x{% endfor %}{% endfor %}{% endfor %}"
+    response = admin_http.post(EDIT, save(text=loops))
+
+    assert field_error(response.content.decode(), "text") == (
+        "Line 1: loops can be nested 2 deep at most in email templates."
+    )
+    assert not EmailTemplateOverride.objects.exists()
 
 
 @pytest.mark.parametrize("button", ["preview", "save"])
