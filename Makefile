@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEV := DEBUG=1
 
-.PHONY: run test install serve worker beat clean
+.PHONY: run test lint install serve worker beat clean
 
 run: install  ## set up and run on the embedded default (SQLite, eager tasks, console email)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
@@ -13,6 +13,9 @@ run: install  ## set up and run on the embedded default (SQLite, eager tasks, co
 
 test: install  ## the whole suite, on PostgreSQL (DATABASE_URL, default the local server)
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
 
 install: $(VENV)/.installed
 

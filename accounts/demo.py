@@ -17,7 +17,7 @@ LAST = ["Lovelace", "Bakker", "Dubois", "Ivanov", "Jansen", "Haddad", "Visser", 
 
 
 def seed(demo) -> None:
-    for index, (first, last) in enumerate(zip(FIRST, LAST)):
+    for index, (first, last) in enumerate(zip(FIRST, LAST, strict=True)):
         Client.objects.update_or_create(
             tenant=demo.tenants["demo"],
             email=f"{_ascii(first)}.{_ascii(last)}@example.com",

@@ -11,6 +11,7 @@ from django.urls import reverse_lazy
 
 from tenancy.decorators import customer_required, staff_required
 from tenancy.models import Role
+from tenancy.shortcuts import confirm_page
 from tenancy.urlresolvers import tenant_reverse
 
 from . import portal, services
@@ -100,16 +101,13 @@ def client_delete(request, client_id):
             return redirect(detail_url)
         messages.success(request, f"Client {client.full_name} deleted.")
         return redirect(tenant_reverse(request.tenant, "clients:list"))
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
-        {
-            "title": "Delete client",
-            "question": f"Delete the card of {client.full_name}?",
-            "consequence": "Their name, contact details and notes are removed for good.",
-            "confirm_label": "Delete client",
-            "cancel_url": detail_url,
-        },
+        title="Delete client",
+        question=f"Delete the card of {client.full_name}?",
+        consequence="Their name, contact details and notes are removed for good.",
+        confirm_label="Delete client",
+        cancel_url=detail_url,
     )
 
 

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
+from tenancy.shortcuts import confirm_page
 from tenancy.urlresolvers import tenant_reverse
 
 from . import registry, services
@@ -98,14 +99,11 @@ def template_reset(request, key):
         services.template_override_reset(tenant=request.tenant, key=key)
         messages.success(request, f"“{kind.label}” is back to the default text.")
         return redirect(edit_url)
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
-        {
-            "title": "Reset email template",
-            "question": f"Go back to the default “{kind.label}” email?",
-            "consequence": "Your own subject, text and HTML for this email are discarded.",
-            "confirm_label": "Reset to default",
-            "cancel_url": edit_url,
-        },
+        title="Reset email template",
+        question=f"Go back to the default “{kind.label}” email?",
+        consequence="Your own subject, text and HTML for this email are discarded.",
+        confirm_label="Reset to default",
+        cancel_url=edit_url,
     )

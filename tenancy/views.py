@@ -25,6 +25,7 @@ from .selectors import (
     membership_get,
     memberships_for_user,
 )
+from .shortcuts import confirm_page
 from .urlresolvers import tenant_reverse
 
 
@@ -118,16 +119,13 @@ def member_remove(request, member_id):
         if membership.user_id == request.user.pk:
             return redirect("workspaces")
         return redirect(tenant_reverse(request.tenant, "tenancy:team"))
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
-        {
-            "title": "Remove team member",
-            "question": f"Remove {membership.user.email} from {request.tenant.name}?",
-            "consequence": "They lose access to this workspace at once. Their account and other workspaces stay.",
-            "confirm_label": "Remove member",
-            "cancel_url": tenant_reverse(request.tenant, "tenancy:team"),
-        },
+        title="Remove team member",
+        question=f"Remove {membership.user.email} from {request.tenant.name}?",
+        consequence="They lose access to this workspace at once. Their account and other workspaces stay.",
+        confirm_label="Remove member",
+        cancel_url=tenant_reverse(request.tenant, "tenancy:team"),
     )
 
 
@@ -140,7 +138,9 @@ def invitation_resend(request, invitation_id):
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, f"A new invitation link was sent to {invitation.email}; the old link no longer works.")
+        messages.success(
+            request, f"A new invitation link was sent to {invitation.email}; the old link no longer works."
+        )
     return redirect(tenant_reverse(request.tenant, "tenancy:team"))
 
 
@@ -151,16 +151,13 @@ def invitation_revoke(request, invitation_id):
         services.staff_invitation_revoke(tenant=request.tenant, invitation=invitation)
         messages.success(request, f"The invitation for {invitation.email} was withdrawn.")
         return redirect(tenant_reverse(request.tenant, "tenancy:team"))
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
-        {
-            "title": "Withdraw invitation",
-            "question": f"Withdraw the invitation for {invitation.email}?",
-            "consequence": "The link in the email stops working. You can invite the address again later.",
-            "confirm_label": "Withdraw invitation",
-            "cancel_url": tenant_reverse(request.tenant, "tenancy:team"),
-        },
+        title="Withdraw invitation",
+        question=f"Withdraw the invitation for {invitation.email}?",
+        consequence="The link in the email stops working. You can invite the address again later.",
+        confirm_label="Withdraw invitation",
+        cancel_url=tenant_reverse(request.tenant, "tenancy:team"),
     )
 
 

@@ -9,8 +9,8 @@ from messaging.models import OutboundEmail
 from tenancy.models import Membership, Role
 
 from ..conftest import member
-from .conftest import SCREENSHOTS
 from ..factories import DEFAULT_PASSWORD, ClientFactory
+from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

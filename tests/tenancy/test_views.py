@@ -85,7 +85,9 @@ def test_no_workspace_says_what_to_do(db):
 
 def test_inviting_sends_an_email_through_the_outbox(owner_http, tenant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_http.post(team_url(tenant, "tenancy:team_invite"), {"email": "New@Example.com ", "role": "admin"})
+        response = owner_http.post(
+            team_url(tenant, "tenancy:team_invite"), {"email": "New@Example.com ", "role": "admin"}
+        )
     assert response.status_code == 302
     invitation = StaffInvitation.objects.get(tenant=tenant)
     assert invitation.email == "new@example.com" and invitation.role == Role.ADMIN
@@ -138,7 +140,9 @@ def test_a_new_person_accepts_by_choosing_a_password(client, tenant, owner, djan
     assert weak.status_code == 200 and weak.context["form"].errors["password1"]
     assert not User.objects.filter(email="newbie@example.com").exists()
 
-    differ = client.post(link, {"first_name": "Nia", "last_name": "New", "password1": "a-long-pass-42", "password2": "b"})
+    differ = client.post(
+        link, {"first_name": "Nia", "last_name": "New", "password1": "a-long-pass-42", "password2": "b"}
+    )
     assert "The two passwords differ." in differ.context["form"].errors["password2"]
 
     done = client.post(
