@@ -20,5 +20,6 @@ class AccountsConfig(AppConfig):
                 description="Sent when someone asks to reset their password.",
                 sample_context={"name": "Sam", "reset_url": "https://example.com/accounts/password/reset/x/y/"},
                 tenant_editable=False,
+                private=("reset_url",),
             )
         )

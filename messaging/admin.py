@@ -8,7 +8,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_display = ["created_at", "tenant", "to_email", "subject", "status", "attempts", "sent_at"]
     list_filter = ["status", "template_key", "tenant"]
     search_fields = ["to_email", "subject", "idempotency_key"]
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    exclude = ["private_values"]  # links meant for the recipient only
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields if f.name != "private_values"]
 
 
 @admin.register(EmailTemplateOverride)

@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from tenancy.models import Tenant, TenantOwned
 
+from . import private
+
 
 class EmailStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -31,6 +33,8 @@ class OutboundEmail(TenantOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
+    # {placeholder: secret} for links in the body; emptied once the email is sent (messaging/private.py).
+    private_values = models.JSONField(default=dict, blank=True)
     resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -54,6 +58,14 @@ class OutboundEmail(TenantOwned):
 
     def __str__(self):
         return f"{self.subject} → {self.to_email}"
+
+    @property
+    def shown_text(self) -> str:
+        return private.mask(self.body_text)
+
+    @property
+    def shown_html(self) -> str:
+        return private.mask(self.body_html)
 
 
 class EmailTemplateOverride(TenantOwned):

@@ -14,6 +14,8 @@ class EmailKind:
     description: str
     sample_context: dict = field(default_factory=dict)
     tenant_editable: bool = True
+    # Context values that are secrets (links with tokens): never shown in the outbox.
+    private: tuple[str, ...] = ()
 
     def default_template_name(self, part: str) -> str:
         app, name = self.key.split(".", 1)

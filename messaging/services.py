@@ -5,11 +5,13 @@ How "sent or visibly failed, never lost, never twice" is kept is written down in
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
@@ -20,7 +22,7 @@ from tenancy.models import Tenant
 from tenancy.scoping import scopes_disabled
 from tenancy.tasks import enqueue_on_commit
 
-from . import registry
+from . import private, registry
 from .models import EmailStatus, EmailTemplateOverride, OutboundEmail
 from .rendering import EmailTemplateError, RenderedEmail, TemplateSources, compile_template, render_email
 from .selectors import default_sources, template_sources
@@ -28,6 +30,12 @@ from .selectors import default_sources, template_sources
 logger = logging.getLogger(__name__)
 
 UNKNOWN_EMAIL_KIND = "Unknown kind of email: {key}."
+PRIVATE_LINK_GONE = (
+    "This email carried a private link that is not kept after delivery. Send a new one from where it came "
+    "from (a team invitation: Team → Resend)."
+)
+RESENT_A_MOMENT_AGO = "A copy of this email was queued a moment ago; it was not queued again."
+RESEND_GUARD_SECONDS = 10
 DEFAULT_BRAND_COLOR = "#2f5d62"
 SENDING_INTERRUPTED = "Sending was interrupted (worker stopped?) and no attempts are left."
 
@@ -40,18 +48,22 @@ def base_context(tenant: Tenant | None) -> dict:
     }
 
 
-def email_render(*, tenant: Tenant | None, key: str, context: dict) -> RenderedEmail:
+def email_render(*, tenant: Tenant | None, key: str, context: dict) -> tuple[RenderedEmail, dict[str, str]]:
     """Render with the tenant's override; if that fails at render time, fall back to the default
-    file so that an email that was asked for still goes out (and say so in the log)."""
+    file so that an email that was asked for still goes out (and say so in the log).
+
+    Returns the rendered email, with placeholders for the kind's private values, and those values.
+    """
     kind = registry.get(key)
     if kind is None:
         raise ValueError(UNKNOWN_EMAIL_KIND.format(key=key))
-    full_context = {**base_context(tenant), **context}
+    shown_context, private_values = private.hide({**base_context(tenant), **context}, kind.private)
     try:
-        return render_email(template_sources(tenant=tenant, kind=kind), full_context)
+        rendered = render_email(template_sources(tenant=tenant, kind=kind), shown_context)
     except EmailTemplateError:
         logger.exception("Tenant %s: template %s failed to render; using the default.", tenant, key)
-        return render_email(default_sources(kind), full_context)
+        rendered = render_email(default_sources(kind), shown_context)
+    return rendered, private_values
 
 
 def html_in_layout(*, tenant: Tenant | None, inner_html: str, subject: str) -> str:
@@ -79,7 +91,7 @@ def email_queue(
 
     Asking again with the same idempotency key returns the existing row and sends nothing more.
     """
-    rendered = email_render(tenant=tenant, key=key, context=context)
+    rendered, private_values = email_render(tenant=tenant, key=key, context=context)
     full_key = f"{tenant.pk if tenant else 'platform'}:{idempotency_key}"
     with transaction.atomic():
         email, created = OutboundEmail.objects.get_or_create(
@@ -91,6 +103,7 @@ def email_queue(
                 "body_text": rendered.text,
                 "body_html": html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject),
                 "template_key": key,
+                "private_values": private_values,
                 "created_by": created_by,
             },
         )
@@ -100,8 +113,18 @@ def email_queue(
 
 
 def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEmail:
-    """A resend is a new row with the same content; the original keeps its history."""
+    """A resend is a new row with the same content; the original keeps its history.
+
+    Refused when the private link it carried is gone (delivered), and when a copy was queued in the
+    last few seconds (a double click), under a lock on the original so two clicks cannot both pass.
+    """
     with transaction.atomic():
+        email = OutboundEmail.objects.select_for_update().get(tenant=tenant, pk=email.pk)
+        if private.carries_private(email.body_text + email.body_html) and not email.private_values:
+            raise ValidationError(PRIVATE_LINK_GONE)
+        recent = timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS)
+        if OutboundEmail.objects.filter(tenant=tenant, resent_from=email, created_at__gte=recent).exists():
+            raise ValidationError(RESENT_A_MOMENT_AGO)
         copy = OutboundEmail.objects.create(
             tenant=tenant,
             to_email=email.to_email,
@@ -109,7 +132,8 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             body_text=email.body_text,
             body_html=email.body_html,
             template_key=email.template_key,
-            idempotency_key=f"{tenant.pk}:resend:{email.pk}:{timezone.now().timestamp()}:{actor.pk}",
+            private_values=email.private_values,
+            idempotency_key=f"{tenant.pk}:resend:{email.pk}:{uuid.uuid4().hex}",
             resent_from=email,
             created_by=actor,
         )
@@ -149,7 +173,9 @@ def outbox_send(*, tenant: Tenant | None, email_id: int, connection=None) -> Sen
         build_message(email, connection=connection).send()
     except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
         return _record_failure(rows, email, exc)
-    rows.filter(status=EmailStatus.SENDING).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
+    rows.filter(status=EmailStatus.SENDING).update(
+        status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", private_values={}
+    )
     return SendResult("sent")
 
 
@@ -173,7 +199,7 @@ def build_message(email: OutboundEmail, *, connection=None) -> EmailMultiAlterna
     domain = address.rpartition("@")[2] or "tessera.localhost"
     message = EmailMultiAlternatives(
         subject=email.subject,
-        body=email.body_text,
+        body=private.reveal(email.body_text, email.private_values),
         from_email=sender,
         to=[email.to_email],
         connection=connection,
@@ -181,7 +207,7 @@ def build_message(email: OutboundEmail, *, connection=None) -> EmailMultiAlterna
         headers={"Message-ID": f"<outbox-{email.pk}@{domain}>"},
     )
     if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+        message.attach_alternative(private.reveal(email.body_html, email.private_values, is_html=True), "text/html")
     return message
 
 

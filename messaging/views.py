@@ -1,6 +1,7 @@
 """The outbox pages and the email template editor."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -40,7 +41,11 @@ def outbox_detail(request, email_id):
 @staff_required(Role.ADMIN)
 def outbox_resend(request, email_id):
     email = outbox_get(tenant=request.tenant, email_id=email_id)
-    copy = services.outbox_resend(tenant=request.tenant, email=email, actor=request.user)
+    try:
+        copy = services.outbox_resend(tenant=request.tenant, email=email, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=email.pk))
     messages.success(request, f"A new copy to {copy.to_email} is queued.")
     return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=copy.pk))
 

@@ -27,5 +27,6 @@ class TenancyConfig(AppConfig):
                     "accept_url": "https://example.com/t/demo/join/sample-token/",
                     "expires_at": "1 December 2026, 12:00 (Europe/Amsterdam)",
                 },
+                private=("accept_url",),
             )
         )

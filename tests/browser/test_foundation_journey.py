@@ -4,6 +4,7 @@ outbox, and the colleague joins from the link. Also: the dashboard fits a phone 
 import re
 
 import pytest
+from django.core import mail
 
 from messaging.models import OutboundEmail
 from tenancy.models import Membership, Role
@@ -52,8 +53,11 @@ def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, 
     row.get_by_role("link").click()
     text = page.locator("pre.email-text").inner_text()
     screens.shot("outbox-email")
-    path = re.search(r"https?://[^/\s]+(/t/acme/join/\S+/)", text)[1]
+    # Staff see the email, but not the private link in it: that is only in the recipient's copy.
+    assert "[private link — only in the recipient's copy]" in text and "/join/" not in text
     assert OutboundEmail.objects.get(to_email="casey@acme.example").status == "sent"
+    [delivered] = mail.outbox
+    path = re.search(r"https?://[^/\s]+(/t/acme/join/\S+/)", delivered.body)[1]
 
     page.context.clear_cookies()
     page.goto(base + path)

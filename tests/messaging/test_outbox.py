@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -176,3 +177,49 @@ def test_a_broken_tenant_template_falls_back_to_the_default(tenant, django_captu
     )
     email = queue(tenant)
     assert email.subject == "You are invited to join Acme Training on Tessera"
+
+
+def test_a_private_link_is_only_in_the_recipients_copy(tenant, smtp, owner_http, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        email = services.email_queue(
+            tenant=tenant, to="pat@example.com", key="tenancy.staff_invitation",
+            context={"invited_by": "Olga", "role": "Staff", "accept_url": "http://x/join/SECRET-TOKEN/",
+                     "expires_at": "soon"},
+            idempotency_key="private-1",
+        )
+    [message] = smtp.messages
+    assert "http://x/join/SECRET-TOKEN/" in message.get_body(("plain",)).get_content()
+    assert 'href="http://x/join/SECRET-TOKEN/"' in message.get_body(("html",)).get_content()
+    email.refresh_from_db()
+    assert "SECRET-TOKEN" not in email.body_text + email.body_html
+    assert email.private_values == {}  # gone once delivered
+    page = owner_http.get(f"/t/{tenant.slug}/outbox/{email.pk}/").content.decode()
+    assert "SECRET-TOKEN" not in page and "only in the recipient" in page
+
+
+def test_a_delivered_private_link_cannot_be_resent_but_a_failed_one_can(tenant, owner, smtp, settings,
+                                                                        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        delivered = queue(tenant, key="p-delivered")
+    with pytest.raises(ValidationError, match="private link"):
+        services.outbox_resend(tenant=tenant, email=delivered, actor=owner)
+
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    smtp.refuse(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = queue(tenant, key="p-failed")
+    failed.refresh_from_db()
+    assert failed.status == EmailStatus.FAILED and failed.private_values
+    with django_capture_on_commit_callbacks(execute=True):
+        services.outbox_resend(tenant=tenant, email=failed, actor=owner)
+    assert "http://x/join/t/" in smtp.messages[-1].get_body(("plain",)).get_content()
+
+
+def test_a_double_clicked_resend_queues_one_copy(tenant, owner, smtp, django_capture_on_commit_callbacks):
+    original = OutboundEmailFactory(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.outbox_resend(tenant=tenant, email=original, actor=owner)
+        with pytest.raises(ValidationError, match="a moment ago"):
+            services.outbox_resend(tenant=tenant, email=original, actor=owner)
+    assert OutboundEmail.objects.filter(resent_from=original).count() == 1
+    assert len(smtp.messages) == 1

@@ -24,8 +24,9 @@ def team_url(tenant, name="tenancy:team", **kwargs):
     return reverse(name, kwargs={"tenant_slug": tenant.slug, **kwargs})
 
 
-def invitation_link(email: OutboundEmail) -> str:
-    return re.search(r"http://testserver(/t/\S+/join/\S+/)", email.body_text)[1]
+def invitation_link() -> str:
+    """From the message as delivered: the outbox row only has a placeholder for it."""
+    return re.search(r"http://testserver(/t/\S+/join/\S+/)", mail.outbox[-1].body)[1]
 
 
 def test_an_unknown_workspace_is_a_404_page(owner_http):
@@ -132,7 +133,7 @@ def test_inviting_again_replaces_the_earlier_link(tenant, owner, django_capture_
 def test_a_new_person_accepts_by_choosing_a_password(client, tenant, owner, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.staff_invitation_create(tenant=tenant, email="newbie@example.com", role="staff", invited_by=owner)
-    link = invitation_link(OutboundEmail.objects.get())
+    link = invitation_link()
     page = client.get(link)
     assert b"Create account and join" in page.content and b"newbie@example.com" in page.content
 
@@ -211,7 +212,7 @@ def test_resend_gives_a_new_link_and_kills_the_old_one(owner_http, tenant, owner
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_http.post(team_url(tenant, "tenancy:invitation_resend", invitation_id=invitation.pk))
     assert response.status_code == 302
-    new_link = invitation_link(OutboundEmail.objects.get(tenant=tenant))
+    new_link = invitation_link()
     assert owner_http.get(team_url(tenant, "tenancy:join", token=old_raw)).status_code == 404
     assert new_link.endswith("/") and old_raw not in new_link
 

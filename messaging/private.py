@@ -1,0 +1,40 @@
+"""Secrets in emails (links carrying a token) never rest readable in the outbox.
+
+An email kind names its private context values. They are rendered as placeholders; the real values
+wait in the row's ``private_values`` only until the email is sent, and pages show a mask instead.
+So nobody who can read the outbox (staff, a later resend, a database dump after delivery) can use
+a link that was meant for the recipient's inbox only.
+"""
+
+import html
+import re
+import secrets
+
+PLACEHOLDER = re.compile(r"private-[0-9a-f]{16}-[a-z_]+")
+MASK = "[private link — only in the recipient's copy]"
+
+
+def hide(context: dict, names: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
+    """Return the context with placeholders for ``names``, and ``{placeholder: real value}``."""
+    nonce = secrets.token_hex(8)
+    values, shown = {}, dict(context)
+    for name in names:
+        if name in context:
+            placeholder = f"private-{nonce}-{name}"
+            values[placeholder] = str(context[name])
+            shown[name] = placeholder
+    return shown, values
+
+
+def reveal(text: str, values: dict[str, str], *, is_html: bool = False) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, html.escape(value) if is_html else value)
+    return text
+
+
+def mask(text: str) -> str:
+    return PLACEHOLDER.sub(MASK, text)
+
+
+def carries_private(text: str) -> bool:
+    return bool(PLACEHOLDER.search(text))
