@@ -1,20 +1,30 @@
 """Email templates are Django templates that tenant staff edit in the dashboard, so they compile
-in a sandbox: an engine with no template loaders and no tag libraries, where tags that reach
-outside the template (load, include, extends, debug, url, csrf_token) are refused when saved.
+in a sandbox: an engine with no template loaders whose only library is ``messaging.sandbox`` (a
+short list of tags and filters). Loops may only go over the email's own values, two deep at most.
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import Lexer, TokenType
+from django.template.base import Lexer, TokenType, Variable
+from django.template.defaulttags import ForNode
 
-FORBIDDEN_TAGS = frozenset({"load", "include", "extends", "debug", "url", "csrf_token", "ssi", "lorem"})
-# Loops inside loops multiply rendering work; an email never needs more than this.
+from .sandbox import ALLOWED_TAGS, INNER_TAGS
+
 MAX_LOOP_DEPTH = 2
+KNOWN_TAGS = frozenset(ALLOWED_TAGS + INNER_TAGS)
+
+
+class SandboxEngine(Engine):
+    default_builtins = []  # not Django's tags and filters: only the sandbox library
+
 
 _ENGINES = {
-    autoescape: Engine(loaders=[], libraries={}, debug=True, autoescape=autoescape)
+    autoescape: SandboxEngine(
+        loaders=[], libraries={}, builtins=["messaging.sandbox"], debug=True, autoescape=autoescape
+    )
     for autoescape in (True, False)
 }
 
@@ -42,18 +52,24 @@ def compile_template(source: str, *, autoescape: bool) -> Template:
     """Compile ``source`` in the sandbox or raise ``EmailTemplateError`` saying where and why."""
     _check_tags(source)
     try:
-        return _ENGINES[autoescape].from_string(source)
+        template = _ENGINES[autoescape].from_string(source)
     except TemplateSyntaxError as exc:
         raise EmailTemplateError(_describe(exc)) from None
+    for loop in template.nodelist.get_nodes_by_type(ForNode):
+        target = loop.sequence.var
+        if not isinstance(target, Variable) or target.literal is not None:
+            line = loop.token.lineno if loop.token else "?"
+            raise EmailTemplateError(f"Line {line}: loops can only go over the email's own values.")
+    return template
 
 
 def _check_tags(source: str) -> None:
     depth = 0
     for token in Lexer(source).tokenize():
-        if token.token_type != TokenType.BLOCK:
+        if token.token_type != TokenType.BLOCK or not token.contents.strip():
             continue
-        tag = token.contents.split(" ", 1)[0]
-        if tag in FORBIDDEN_TAGS:
+        tag = token.split_contents()[0]
+        if tag not in KNOWN_TAGS:
             raise EmailTemplateError(f"Line {token.lineno}: the {{% {tag} %}} tag is not allowed in email templates.")
         depth += {"for": 1, "endfor": -1}.get(tag, 0)
         if depth > MAX_LOOP_DEPTH:
@@ -63,8 +79,12 @@ def _check_tags(source: str) -> None:
 
 
 def _describe(exc: TemplateSyntaxError) -> str:
+    message = str(exc)
+    unknown_filter = re.match(r"Invalid filter: '(\w+)'", message)
+    if unknown_filter:
+        message = f"the |{unknown_filter[1]} filter is not allowed in email templates."
     info = getattr(exc, "template_debug", None)
-    return f"Line {info['line']}: {exc}" if info else str(exc)
+    return f"Line {info['line']}: {message}" if info else message
 
 
 def _render(source: str, context: dict, *, autoescape: bool) -> str:
