@@ -14,6 +14,7 @@ from .scoping import isolated_scope
 from .selectors import tenant_by_slug
 
 TENANT_PATH = re.compile(r"^/t/(?P<slug>[^/]+)/")
+SLUG_SHAPE = re.compile(r"[a-z0-9-]{1,50}")
 ADMIN_PATH = "/admin/"
 
 
@@ -25,7 +26,8 @@ class TenantMiddleware:
         request.tenant = None
         match = TENANT_PATH.match(request.path_info)
         if match:
-            tenant = tenant_by_slug(match["slug"])
+            # Anything that cannot be a slug (NUL bytes, 10 kB of text) is a 404 before any query.
+            tenant = tenant_by_slug(match["slug"]) if SLUG_SHAPE.fullmatch(match["slug"]) else None
             if tenant is None:
                 raise Http404("No such workspace.")
             request.tenant = tenant

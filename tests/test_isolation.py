@@ -191,6 +191,11 @@ def test_no_page_fails_on_junk_input(tenant):
         for response in (http.get(url, JUNK_QUERY), http.post(url, JUNK_FORM), http.post(url, {})):
             if response.status_code >= 500:
                 failures.append(f"{route.name}: {response.status_code}")
+    for junk_slug in ("%00", "demo%00", "a%00b", "x" * 300, "%C3%A9t%C3%A9", "UPPER", "..", "-"):
+        for path in (f"/t/{junk_slug}/", f"/t/{junk_slug}/clients/1/"):
+            status = http.get(path).status_code
+            if status != 404:
+                failures.append(f"{path}: {status} instead of 404")
     for name in GLOBAL_URLS:
         if name == "accounts:password_reset_confirm":
             url = reverse(name, kwargs={"uidb64": "junk", "token": "junk-token"})
