@@ -46,13 +46,15 @@ def _client_save(client: Client, fields: dict) -> Client:
 
 
 def _login_for(client: Client) -> User | None:
-    """A card carrying the email of an existing login is linked to it, unless another card of the
-    tenant already is; a card whose email no longer matches its login is unlinked."""
-    user = User.objects.find_by_email(client.email) if client.email else None
-    if user is None:
-        return None
-    taken = Client.objects.filter(tenant=client.tenant, user=user).exclude(pk=client.pk).exists()
-    return None if taken else user
+    """Keep the card's link only while its email is the linked login's.
+
+    Cards are linked when the person signs in to My Account (``client_link_user``), never because a
+    login with that email exists somewhere: that would tell staff who uses Tessera elsewhere.
+    """
+    user = client.user
+    if user is not None and normalize_email(user.email) == client.email:
+        return user
+    return None
 
 
 def _check_email_free(client: Client) -> None:
@@ -72,7 +74,11 @@ def client_delete(*, tenant: Tenant, client: Client) -> None:
 
 
 def client_link_user(*, tenant: Tenant, client: Client, user: User) -> Client:
-    """Link an unlinked card to the signed-in person whose email it carries."""
+    """Link an unlinked card to the signed-in person whose email it carries.
+
+    Called when they open My Account: a one-time, idempotent write on a GET, like ``last_login``.
+    Their email is proven (accounts are made from an emailed link or by a platform operator).
+    """
     if client.user_id is None and normalize_email(client.email) == normalize_email(user.email):
         Client.objects.filter(tenant=tenant, pk=client.pk, user__isnull=True).update(user=user)
         client.user = user

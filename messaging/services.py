@@ -5,6 +5,7 @@ How "sent or visibly failed, never lost, never twice" is kept is written down in
 """
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -195,7 +196,8 @@ def _record_failure(rows, email: OutboundEmail, exc: Exception) -> SendResult:
 
 def build_message(email: OutboundEmail, *, connection=None) -> EmailMultiAlternatives:
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    sender = formataddr((email.tenant.public_name if email.tenant else name, address))
+    display = re.sub(r"[\x00-\x1f\x7f]+", " ", email.tenant.public_name if email.tenant else name)
+    sender = formataddr((display, address))
     domain = address.rpartition("@")[2] or "tessera.localhost"
     message = EmailMultiAlternatives(
         subject=email.subject,

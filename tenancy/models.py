@@ -14,6 +14,9 @@ SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
     "Use 1–50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.",
 )
+NO_CONTROL_CHARACTERS = RegexValidator(
+    r"^[^\x00-\x1f\x7f]*$", "Use one line of text: no line breaks, tabs or control characters."
+)
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB, e.g. #2f5d62.")
 
 CURRENCY_CHOICES = [
@@ -32,12 +35,15 @@ def time_zone_choices():
 class Tenant(models.Model):
     """A business using Tessera. Not tenant-owned itself: it is the scope."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[NO_CONTROL_CHARACTERS])
     slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
     time_zone = models.CharField(max_length=64, default="UTC", choices=time_zone_choices)
     currency = models.CharField(max_length=3, default="EUR", choices=CURRENCY_CHOICES)
     display_name = models.CharField(
-        max_length=200, blank=True, help_text="Shown on public pages and in emails; the name if blank."
+        max_length=200,
+        blank=True,
+        validators=[NO_CONTROL_CHARACTERS],
+        help_text="Shown on public pages and in emails; the name if blank.",
     )
     brand_color = models.CharField(max_length=7, default="#2f5d62", validators=[COLOR_VALIDATOR])
     created_at = models.DateTimeField(default=timezone.now)

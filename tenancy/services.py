@@ -17,6 +17,8 @@ from .urlresolvers import absolute_tenant_url
 ALREADY_MEMBER = "{email} is already a member of this workspace."
 INVITATION_RACE = "An invitation for this address was sent a moment ago. Reload the page."
 INVITATION_CLOSED = "This invitation is no longer open."
+SENT_A_MOMENT_AGO = "This invitation was sent a moment ago; it was not sent again."
+RESEND_GUARD_SECONDS = 10
 LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
 WRONG_ACCOUNT = "This invitation was sent to {email}. Sign in with that address to accept it."
 ACCOUNT_EXISTS = "An account with {email} exists already. Sign in to accept the invitation."
@@ -71,6 +73,8 @@ def staff_invitation_resend(*, tenant: Tenant, invitation: StaffInvitation, acto
         if invitation.accepted_at or invitation.revoked_at:
             raise ValidationError(INVITATION_CLOSED)
         now = timezone.now()
+        if invitation.sent_at > now - timedelta(seconds=RESEND_GUARD_SECONDS):
+            raise ValidationError(SENT_A_MOMENT_AGO)
         invitation.token_hash = hashed
         invitation.sent_at = now
         invitation.expires_at = now + timedelta(days=settings.STAFF_INVITATION_VALID_DAYS)
@@ -135,9 +139,13 @@ def staff_invitation_accept_new_user(
         invitation = _locked_open_invitation(tenant=tenant, raw_token=raw_token)
         if User.objects.find_by_email(invitation.email):
             raise ValidationError(ACCOUNT_EXISTS.format(email=invitation.email))
-        user = User.objects.create_user(
-            invitation.email, password, first_name=first_name.strip(), last_name=last_name.strip()
-        )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    invitation.email, password, first_name=first_name.strip(), last_name=last_name.strip()
+                )
+        except IntegrityError:  # the same address accepted another workspace's invitation just now
+            raise ValidationError(ACCOUNT_EXISTS.format(email=invitation.email)) from None
         return _accept(invitation, user)
 
 

@@ -226,13 +226,25 @@ def test_the_same_email_in_another_tenant_is_fine(staff_http, tenant, other_tena
     assert Client.objects.filter(email="ada@example.com").count() == 2
 
 
-def test_a_client_with_the_email_of_a_login_is_linked_to_it(staff_http, tenant):
-    person = UserFactory(email="ada@example.com")
+def test_a_new_card_does_not_tell_staff_whether_its_email_has_a_login(staff_http, tenant):
+    """Linking by email alone would reveal who uses Tessera in other workspaces."""
+    UserFactory(email="ada@example.com")
 
     response = staff_http.post(NEW, form_data(email="Ada@Example.com"), follow=True)
 
-    assert Client.objects.get(tenant=tenant).user == person
-    assert "Signs in as ada@example.com" in response.content.decode()
+    assert Client.objects.get(tenant=tenant).user is None
+    assert "No login linked" in response.content.decode()
+
+
+def test_the_card_is_linked_when_its_person_opens_my_account(staff_http, tenant):
+    person = UserFactory(email="ada@example.com")
+    staff_http.post(NEW, form_data(email="ada@example.com"))
+
+    signed_in(person).get("/t/acme/account/")
+
+    card = Client.objects.get(tenant=tenant)
+    assert card.user == person
+    assert "Signs in as ada@example.com" in staff_http.get(detail_url(card)).content.decode()
 
 
 def test_a_client_without_an_email_can_be_added_twice(staff_http, tenant):
@@ -287,13 +299,17 @@ def test_keeping_a_cards_own_email_in_another_case_is_fine(staff_http, ada):
     assert ada.email == "ada@example.com" and ada.notes == "x"
 
 
-def test_changing_the_email_to_a_logins_email_links_the_card(staff_http, alan):
-    person = UserFactory(email="alan.t@example.com")
+def test_changing_the_email_away_from_the_linked_login_unlinks_the_card(staff_http, alan):
+    person = UserFactory(email=alan.email)
+    Client.objects.filter(pk=alan.pk).update(user=person)
+
+    staff_http.post(f"{detail_url(alan)}edit/", form_data(first_name="Alan", email=alan.email.upper()))
+    alan.refresh_from_db()
+    assert alan.user == person  # the same address in another case: still theirs
 
     staff_http.post(f"{detail_url(alan)}edit/", form_data(first_name="Alan", email="alan.t@example.com"))
-
     alan.refresh_from_db()
-    assert alan.user == person
+    assert alan.user is None
 
 
 def test_another_tenants_client_cannot_be_opened_or_edited(staff_http, grace):

@@ -1,9 +1,11 @@
 """The outbox against a real SMTP server on 127.0.0.1: sent once, retried, failed, never on rollback."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -103,10 +105,25 @@ def test_backoff_doubles(settings):
     assert [services.retry_delay(n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
 
 
-def test_the_task_retries_until_it_gets_through(tenant, smtp, django_capture_on_commit_callbacks):
+def make_due(email, settings):
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=settings.OUTBOX_STALE_SECONDS + 1)
+    )
+
+
+def test_without_a_broker_a_failed_email_waits_for_the_sweeper(tenant, smtp, settings,
+                                                                django_capture_on_commit_callbacks):
+    """Tasks run in-process: a retry must not run at once (ignoring the backoff and holding the
+    request); the email stays queued until `manage.py sweep_outbox` (beat, in a deployment)."""
     smtp.refuse(2)
     with django_capture_on_commit_callbacks(execute=True):
         email = queue(tenant)
+    email.refresh_from_db()
+    assert email.status == EmailStatus.QUEUED and email.attempts == 1
+    assert email.next_attempt_at > timezone.now()
+    for _ in range(2):
+        make_due(email, settings)
+        call_command("sweep_outbox", stdout=StringIO())
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT and email.attempts == 3
     assert len(smtp.messages) == 1
@@ -117,6 +134,9 @@ def test_an_email_ends_failed_after_the_last_attempt(tenant, smtp, settings, dja
     smtp.refuse(100)
     with django_capture_on_commit_callbacks(execute=True):
         email = queue(tenant)
+    for _ in range(5):
+        make_due(email, settings)
+        call_command("sweep_outbox", stdout=StringIO())
     email.refresh_from_db()
     assert email.status == EmailStatus.FAILED and email.attempts == 3
     assert "451" in email.last_error

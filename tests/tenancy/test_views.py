@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -208,13 +209,39 @@ def test_a_mistyped_link_says_so(client, tenant):
 
 
 def test_resend_gives_a_new_link_and_kills_the_old_one(owner_http, tenant, owner, django_capture_on_commit_callbacks):
-    invitation, old_raw = invitation_with_token(tenant=tenant, invited_by=owner)
+    invitation, old_raw = invitation_with_token(
+        tenant=tenant, invited_by=owner, sent_at=timezone.now() - timedelta(hours=1)
+    )
+    url = team_url(tenant, "tenancy:invitation_resend", invitation_id=invitation.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_http.post(team_url(tenant, "tenancy:invitation_resend", invitation_id=invitation.pk))
+        response = owner_http.post(url)
     assert response.status_code == 302
     new_link = invitation_link()
     assert owner_http.get(team_url(tenant, "tenancy:join", token=old_raw)).status_code == 404
     assert new_link.endswith("/") and old_raw not in new_link
+    assert owner_http.get(new_link).status_code == 200
+
+    # A double click: the second resend is refused, so the link just sent keeps working.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = owner_http.post(url, follow=True)
+    assert services.SENT_A_MOMENT_AGO in again.content.decode()
+    assert len(mail.outbox) == 1 and owner_http.get(new_link).status_code == 200
+
+
+def test_two_workspaces_accepted_by_one_new_address_at_once_do_not_fail(tenant, other_tenant, monkeypatch):
+    """Both requests see no account yet; the second to create it gets a message, not a 500."""
+    first, first_raw = invitation_with_token(tenant=tenant, email="twice@example.com")
+    second, second_raw = invitation_with_token(tenant=other_tenant, email="twice@example.com")
+    services.staff_invitation_accept_new_user(
+        tenant=tenant, raw_token=first_raw, first_name="T", last_name="W", password="pw-long-enough-1"
+    )
+    monkeypatch.setattr(User.objects, "find_by_email", lambda email: None)  # the race: not seen yet
+    with pytest.raises(ValidationError, match="exists already"):
+        services.staff_invitation_accept_new_user(
+            tenant=other_tenant, raw_token=second_raw, first_name="T", last_name="W", password="pw-long-enough-1"
+        )
+    second.refresh_from_db()
+    assert second.is_open
 
 
 def test_withdrawing_asks_first(owner_http, tenant):
@@ -260,9 +287,13 @@ def test_removing_a_member_asks_first_and_takes_access_away(owner_http, tenant, 
 def test_admins_edit_the_workspace_settings(admin_http, staff_http, tenant):
     url = team_url(tenant, "tenancy:settings")
     assert staff_http.get(url).status_code == 403
-    bad = admin_http.post(url, {"name": "", "time_zone": "Mars/Olympus", "currency": "EUR", "brand_color": "red"})
+    bad = admin_http.post(
+        url, {"name": "", "display_name": "Acme\nBcc: x@evil.example", "time_zone": "Mars/Olympus",
+              "currency": "EUR", "brand_color": "red"}
+    )
     errors = bad.context["form"].errors
-    assert set(errors) == {"name", "time_zone", "brand_color"}
+    assert set(errors) == {"name", "display_name", "time_zone", "brand_color"}
+    assert errors["display_name"] == ["Use one line of text: no line breaks, tabs or control characters."]
     assert b"Acme Training" in bad.content  # the header still shows the saved name
     good = admin_http.post(
         url, {"name": "Acme Academy", "display_name": "Acme", "time_zone": "Asia/Tokyo", "currency": "JPY",
