@@ -67,6 +67,11 @@ class OutboundEmail(TenantOwned):
     def shown_html(self) -> str:
         return private.mask(self.body_html)
 
+    @property
+    def private_link_delivered(self) -> bool:
+        """It carried a private link, which is gone now that it was delivered: it cannot be resent."""
+        return not self.private_values and private.carries_private(self.body_text + self.body_html)
+
 
 class EmailTemplateOverride(TenantOwned):
     """A tenant's own subject, text and HTML for one kind of email; absent parts use the default file."""

@@ -121,7 +121,7 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
     """
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().get(tenant=tenant, pk=email.pk)
-        if private.carries_private(email.body_text + email.body_html) and not email.private_values:
+        if email.private_link_delivered:
             raise ValidationError(PRIVATE_LINK_GONE)
         recent = timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS)
         if OutboundEmail.objects.filter(tenant=tenant, resent_from=email, created_at__gte=recent).exists():

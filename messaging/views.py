@@ -34,7 +34,9 @@ def outbox(request):
 @staff_required()
 def outbox_detail(request, email_id):
     email = outbox_get(tenant=request.tenant, email_id=email_id)
-    return render(request, "messaging/outbox_detail.html", {"email": email})
+    return render(
+        request, "messaging/outbox_detail.html", {"email": email, "private_link_gone": services.PRIVATE_LINK_GONE}
+    )
 
 
 @require_POST
