@@ -2,14 +2,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEV := DEBUG=1
 
 .PHONY: run test lint install serve worker beat clean
 
-run: install  ## set up and run on the embedded default (SQLite, eager tasks, console email)
-	$(DEV) $(BIN)/python manage.py migrate --noinput
-	$(DEV) $(BIN)/python manage.py seed_demo
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+run: install .env  ## set up and run on the embedded default (SQLite, eager tasks, console email)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# This checkout's development settings: DEBUG on and a random secret key, so that every manage.py
+# command works here. Delete .env to go back to the production defaults.
+.env:
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
 test: install  ## the whole suite, on PostgreSQL (DATABASE_URL, default the local server)
 	$(BIN)/python -m pytest

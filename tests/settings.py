@@ -5,6 +5,7 @@ The suite runs on PostgreSQL; DATABASE_URL defaults to the local server on 127.0
 
 import os
 
+os.environ.setdefault("ENV_FILE", os.devnull)  # a developer's .env (DEBUG=1 …) must not change the tests
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tessera")
 os.environ.setdefault("SECURE_COOKIES", "0")
