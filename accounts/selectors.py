@@ -44,6 +44,4 @@ def client_for_user(*, tenant: Tenant, user) -> Client | None:
     linked = Client.objects.filter(tenant=tenant, user=user).first()
     if linked is not None:
         return linked
-    return Client.objects.filter(
-        tenant=tenant, email__iexact=normalize_email(user.email), user__isnull=True
-    ).first()
+    return Client.objects.filter(tenant=tenant, email__iexact=normalize_email(user.email), user__isnull=True).first()

@@ -65,6 +65,26 @@ def _check_email_free(client: Client) -> None:
         raise ValidationError({"email": CLIENT_EMAIL_TAKEN})
 
 
+def client_for_booking(*, tenant: Tenant, email: str, first_name: str, last_name: str, phone: str = "") -> Client:
+    """The tenant's card for the person who books: found by email, or made from what they typed.
+    An existing card is not overwritten by what someone typed on a public page."""
+    email = normalize_email(email)
+    existing = Client.objects.filter(tenant=tenant, email__iexact=email).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Client.objects.create(
+                tenant=tenant,
+                email=email,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                phone=phone.strip(),
+            )
+    except IntegrityError:  # the same person booking twice at the same moment
+        return Client.objects.get(tenant=tenant, email__iexact=email)
+
+
 def client_delete(*, tenant: Tenant, client: Client) -> None:
     try:
         with transaction.atomic():

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "tenancy",
     "accounts",
     "messaging",
+    "bookings",
+    "contracts",
+    "invitations",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +169,15 @@ OUTBOX_STALE_SECONDS = env.int("OUTBOX_STALE_SECONDS", default=120)
 OUTBOX_SENDING_TIMEOUT_SECONDS = env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=600)
 STAFF_INVITATION_VALID_DAYS = env.int("STAFF_INVITATION_VALID_DAYS", default=7)
 
+# Wrong codes tried on the public booking page, per client address and workspace, per window.
+CODE_ATTEMPT_LIMIT = env.int("CODE_ATTEMPT_LIMIT", default=20)
+CODE_ATTEMPT_WINDOW_SECONDS = env.int("CODE_ATTEMPT_WINDOW_SECONDS", default=3600)
+# The request header holding the client address when behind a proxy (e.g. HTTP_X_REAL_IP).
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+# Uploaded CSV files: the largest accepted, in bytes and in data rows.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+
 # Celery: without a broker, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -182,6 +195,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "messaging.tasks.sweep_outbox", "schedule": 60.0},
+    "code-batches-resume": {"task": "invitations.tasks.resume_code_batches", "schedule": 300.0},
+    "imports-resume": {"task": "imports.tasks.resume_imports", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -8,6 +8,11 @@ tenant_patterns = [
     path("clients/", include("accounts.urls_clients")),
     path("account/", include("accounts.urls_portal")),
     path("", include("messaging.urls")),
+    path("", include("bookings.urls")),
+    path("", include("imports.urls")),
+    path("contracts/", include("contracts.urls")),
+    path("contracts/", include("invitations.urls")),
+    path("book/", include("invitations.urls_public")),
 ]
 
 urlpatterns = [

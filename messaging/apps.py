@@ -12,7 +12,10 @@ class MessagingConfig(AppConfig):
         navigation.register(
             navigation.NavItem("Outbox", "messaging:outbox", order=800, active_prefix="messaging:outbox"),
             navigation.NavItem(
-                "Email templates", "messaging:template_list", min_role=Role.ADMIN, order=850,
+                "Email templates",
+                "messaging:template_list",
+                min_role=Role.ADMIN,
+                order=850,
                 active_prefix="messaging:template",
             ),
         )

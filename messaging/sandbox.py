@@ -11,12 +11,34 @@ from django.template import Library, defaultfilters, defaulttags
 
 ALLOWED_TAGS = ("if", "for", "comment", "spaceless", "autoescape", "templatetag", "verbatim", "now")
 # The parts of those tags that the parser reads itself.
-INNER_TAGS = ("elif", "else", "endif", "empty", "endfor", "endcomment", "endspaceless", "endautoescape",
-              "endverbatim")
+INNER_TAGS = ("elif", "else", "endif", "empty", "endfor", "endcomment", "endspaceless", "endautoescape", "endverbatim")
 ALLOWED_FILTERS = (
-    "add", "capfirst", "cut", "date", "default", "default_if_none", "divisibleby", "escape", "first", "join",
-    "last", "length", "linebreaks", "linebreaksbr", "lower", "pluralize", "striptags", "time",
-    "timesince", "timeuntil", "title", "truncatechars", "truncatewords", "upper", "urlencode", "wordcount",
+    "add",
+    "capfirst",
+    "cut",
+    "date",
+    "default",
+    "default_if_none",
+    "divisibleby",
+    "escape",
+    "first",
+    "join",
+    "last",
+    "length",
+    "linebreaks",
+    "linebreaksbr",
+    "lower",
+    "pluralize",
+    "striptags",
+    "time",
+    "timesince",
+    "timeuntil",
+    "title",
+    "truncatechars",
+    "truncatewords",
+    "upper",
+    "urlencode",
+    "wordcount",
     "yesno",
 )
 

@@ -21,6 +21,12 @@ class Demo:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # Filled by later seed steps for the ones after them (services, contracts, prices, participants).
+    services: dict = field(default_factory=dict)
+    contracts: dict = field(default_factory=dict)
+    prices: dict = field(default_factory=dict)
+    participants: list = field(default_factory=list)
 
 
 def seed(demo: Demo) -> None:

@@ -22,8 +22,25 @@ COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGB
 CURRENCY_CHOICES = [
     (code, code)
     for code in (
-        "EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF",
-        "CAD", "AUD", "NZD", "JPY", "SGD", "ZAR", "INR", "BRL", "MXN",
+        "EUR",
+        "USD",
+        "GBP",
+        "CHF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "JPY",
+        "SGD",
+        "ZAR",
+        "INR",
+        "BRL",
+        "MXN",
     )
 ]
 

@@ -35,8 +35,9 @@ def test_seed_demo_is_idempotent_and_prints_working_logins():
 
 
 def test_create_tenant_makes_a_workspace_with_an_owner():
-    call_command("create_tenant", "north", "North Studio", "Boss@North.example", "--password", "pw-123456-x",
-                 stdout=StringIO())
+    call_command(
+        "create_tenant", "north", "North Studio", "Boss@North.example", "--password", "pw-123456-x", stdout=StringIO()
+    )
     membership = Membership.objects.get(tenant__slug="north")
     assert membership.role == Role.OWNER and membership.user.email == "boss@north.example"
     with pytest.raises(CommandError, match="slug"):

@@ -6,8 +6,8 @@
 * Anonymous visitors are sent to sign in; every page answers without a server error to junk input.
 
 Later apps are covered without extra work: a URL argument not seen before must be registered in
-``URL_ARGUMENTS`` (how to make such an object in a given tenant), and until it is, the test fails and
-names it. Global URLs (outside any tenant) must be listed in ``GLOBAL_URLS``.
+``OBJECT_ARGUMENTS`` (and made in ``tests/world.py``) or ``PLAIN_ARGUMENTS``, and until it is, the
+test fails and names it. Global URLs (outside any tenant) must be listed in ``GLOBAL_URLS``.
 """
 
 from dataclasses import dataclass
@@ -19,29 +19,30 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tenancy.models import Role, Tenant
 
 from .conftest import member, signed_in
-from .factories import (
-    ClientFactory,
-    MembershipFactory,
-    OutboundEmailFactory,
-    StaffInvitationFactory,
-    invitation_with_token,
-)
+from .world import build_world
 
-
-@dataclass(frozen=True)
-class Argument:
-    make: callable  # (tenant) -> value for the URL
-    is_object: bool = True  # False: the same value is valid in every tenant (e.g. a template key)
-
-
-URL_ARGUMENTS = {
-    "client_id": Argument(lambda t: ClientFactory(tenant=t).pk),
-    "member_id": Argument(lambda t: MembershipFactory(tenant=t).pk),
-    "invitation_id": Argument(lambda t: StaffInvitationFactory(tenant=t).pk),
-    "email_id": Argument(lambda t: OutboundEmailFactory(tenant=t).pk),
-    "token": Argument(lambda t: invitation_with_token(tenant=t)[1]),
-    "key": Argument(lambda t: "tenancy.staff_invitation", is_object=False),
+# Every URL argument: an object of a tenant (made once per tenant, related to the others, by
+# tests/world.py), or a value valid in every tenant.
+OBJECT_ARGUMENTS = {
+    "client_id",
+    "member_id",
+    "invitation_id",
+    "email_id",
+    "token",
+    "organisation_id",
+    "contract_id",
+    "price_id",
+    "participant_id",
+    "code_id",
+    "batch_id",
+    "service_id",
+    "availability_id",
+    "booking_id",
+    "reference",
+    "job_id",
 }
+PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
+
 
 # Outside any tenant; each with the reason it holds no tenant data.
 GLOBAL_URLS = {
@@ -104,8 +105,10 @@ def url_for(route: Route, tenant: Tenant, values: dict) -> str:
     return reverse(route.name, kwargs={"tenant_slug": tenant.slug, **values})
 
 
-def make_values(route: Route, tenant: Tenant) -> dict:
-    return {arg: URL_ARGUMENTS[arg].make(tenant) for arg in route.object_arguments}
+def make_values(route: Route, world) -> dict:
+    return {
+        arg: world.objects[arg] if arg in OBJECT_ARGUMENTS else PLAIN_ARGUMENTS[arg] for arg in route.object_arguments
+    }
 
 
 def snapshot(tenant: Tenant) -> dict:
@@ -132,11 +135,18 @@ def test_every_url_is_named_and_every_tenant_view_declares_who_may_see_it():
 
 
 def test_every_url_argument_can_be_filled_in():
+    known = OBJECT_ARGUMENTS | set(PLAIN_ARGUMENTS)
     missing = sorted(
-        {f"{arg} (used by {route.name})" for route in tenant_routes() for arg in route.object_arguments
-         if arg not in URL_ARGUMENTS}
+        {
+            f"{arg} (used by {route.name})"
+            for route in tenant_routes()
+            for arg in route.object_arguments
+            if arg not in known
+        }
     )
-    assert not missing, "Register these in URL_ARGUMENTS: " + ", ".join(missing)
+    assert not missing, "Register these in OBJECT_ARGUMENTS (and tests/world.py) or PLAIN_ARGUMENTS: " + ", ".join(
+        missing
+    )
 
 
 @pytest.mark.django_db
@@ -144,9 +154,10 @@ def test_no_url_reaches_another_tenants_objects(tenant, other_tenant):
     me = member(tenant, Role.OWNER)  # the highest role: if an owner cannot, nobody can
     member(other_tenant, Role.OWNER)
     http = signed_in(me)
+    theirs = build_world(other_tenant)
     leaks = []
     for route in tenant_routes():
-        values = make_values(route, other_tenant)
+        values = make_values(route, theirs)
         before = snapshot(other_tenant)
         access = route.callback.tenant_access
         # 1. The other tenant's own pages, with its objects: not a member, so refused.
@@ -157,7 +168,7 @@ def test_no_url_reaches_another_tenants_objects(tenant, other_tenant):
                 if status not in (403, 404, 405):
                     leaks.append(f"{method.upper()} {url} ({route.name}) answered {status}")
         # 2. Our own tenant's URL with the other tenant's objects: the same 404 as a missing one.
-        if any(URL_ARGUMENTS[a].is_object for a in route.object_arguments):
+        if any(a in OBJECT_ARGUMENTS for a in route.object_arguments):
             url = url_for(route, tenant, values)
             for method in ("get", "post"):
                 status = getattr(http, method)(url).status_code
@@ -170,10 +181,11 @@ def test_no_url_reaches_another_tenants_objects(tenant, other_tenant):
 
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_sign_in(client, tenant):
+    world = build_world(tenant)
     for route in tenant_routes():
         if route.callback.tenant_access == "public":
             continue
-        url = url_for(route, tenant, make_values(route, tenant))
+        url = url_for(route, tenant, make_values(route, world))
         response = client.get(url)
         assert response.status_code in (302, 405), (route.name, response.status_code)
         if response.status_code == 302:
@@ -186,8 +198,9 @@ def test_no_page_fails_on_junk_input(tenant):
     http = signed_in(member(tenant, Role.OWNER))
     http.raise_request_exception = False
     failures = []
+    world = build_world(tenant)
     for route in tenant_routes():
-        url = url_for(route, tenant, make_values(route, tenant))
+        url = url_for(route, tenant, make_values(route, world))
         for response in (http.get(url, JUNK_QUERY), http.post(url, JUNK_FORM), http.post(url, {})):
             if response.status_code >= 500:
                 failures.append(f"{route.name}: {response.status_code}")

@@ -27,8 +27,17 @@ print(json.dumps({
     "hsts": settings.SECURE_HSTS_SECONDS,
 }))
 """
-OURS = ("DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS",
-        "SECURE_COOKIES", "SECURE_HSTS_SECONDS", "SITE_URL")
+OURS = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_COOKIES",
+    "SECURE_HSTS_SECONDS",
+    "SITE_URL",
+)
 
 
 def run_probe(**env):

@@ -39,27 +39,40 @@ def field_error(response, field: str) -> str:
 
 
 def form_data(**overrides):
-    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
-            "notes": "Prefers mornings.", **overrides}
+    return {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+        "phone": "+44 20 7946 0000",
+        "notes": "Prefers mornings.",
+        **overrides,
+    }
 
 
 @pytest.fixture
 def ada(tenant):
-    return ClientFactory(tenant=tenant, first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                         phone="+44 20 7946 0000")
+    return ClientFactory(
+        tenant=tenant, first_name="Ada", last_name="Lovelace", email="ada@example.com", phone="+44 20 7946 0000"
+    )
 
 
 @pytest.fixture
 def alan(tenant):
-    return ClientFactory(tenant=tenant, first_name="Alan", last_name="Turing", email="alan@bletchley.example",
-                         phone="01908 640404")
+    return ClientFactory(
+        tenant=tenant, first_name="Alan", last_name="Turing", email="alan@bletchley.example", phone="01908 640404"
+    )
 
 
 @pytest.fixture
 def grace(other_tenant):
     """Another tenant's client who matches every search below if the tenant filter leaks."""
-    return ClientFactory(tenant=other_tenant, first_name="Ada", last_name="Lovelace Hopper", email="ada@globex.example",
-                         phone="+44 20 7946 0001")
+    return ClientFactory(
+        tenant=other_tenant,
+        first_name="Ada",
+        last_name="Lovelace Hopper",
+        email="ada@globex.example",
+        phone="+44 20 7946 0001",
+    )
 
 
 # The list

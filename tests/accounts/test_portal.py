@@ -27,8 +27,9 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, tenant):
 
 
 def test_a_person_with_a_card_sees_their_details_and_the_card_is_linked(tenant, pat):
-    card = ClientFactory(tenant=tenant, first_name="Patricia", last_name="Doe", email="pat@example.com",
-                         phone="+31 6 1234 5678")
+    card = ClientFactory(
+        tenant=tenant, first_name="Patricia", last_name="Doe", email="pat@example.com", phone="+31 6 1234 5678"
+    )
 
     response = signed_in(pat).get(ACCOUNT)
 

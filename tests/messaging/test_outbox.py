@@ -111,8 +111,9 @@ def make_due(email, settings):
     )
 
 
-def test_without_a_broker_a_failed_email_waits_for_the_sweeper(tenant, smtp, settings,
-                                                                django_capture_on_commit_callbacks):
+def test_without_a_broker_a_failed_email_waits_for_the_sweeper(
+    tenant, smtp, settings, django_capture_on_commit_callbacks
+):
     """Tasks run in-process: a retry must not run at once (ignoring the backoff and holding the
     request); the email stays queued until `manage.py sweep_outbox` (beat, in a deployment)."""
     smtp.refuse(2)
@@ -159,7 +160,9 @@ def test_the_sweeper_recovers_lost_and_interrupted_emails(tenant, other_tenant, 
         tenant=other_tenant, status=EmailStatus.SENDING, attempts=1, claimed_at=now - timedelta(hours=1)
     )
     exhausted = OutboundEmailFactory(
-        tenant=tenant, status=EmailStatus.SENDING, attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        tenant=tenant,
+        status=EmailStatus.SENDING,
+        attempts=settings.OUTBOX_MAX_ATTEMPTS,
         claimed_at=now - timedelta(hours=1),
     )
     fresh = OutboundEmailFactory(tenant=tenant)  # its task is on the way: leave it alone
@@ -202,9 +205,15 @@ def test_a_broken_tenant_template_falls_back_to_the_default(tenant, django_captu
 def test_a_private_link_is_only_in_the_recipients_copy(tenant, smtp, owner_http, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         email = services.email_queue(
-            tenant=tenant, to="pat@example.com", key="tenancy.staff_invitation",
-            context={"invited_by": "Olga", "role": "Staff", "accept_url": "http://x/join/SECRET-TOKEN/",
-                     "expires_at": "soon"},
+            tenant=tenant,
+            to="pat@example.com",
+            key="tenancy.staff_invitation",
+            context={
+                "invited_by": "Olga",
+                "role": "Staff",
+                "accept_url": "http://x/join/SECRET-TOKEN/",
+                "expires_at": "soon",
+            },
             idempotency_key="private-1",
         )
     [message] = smtp.messages
@@ -217,8 +226,9 @@ def test_a_private_link_is_only_in_the_recipients_copy(tenant, smtp, owner_http,
     assert "SECRET-TOKEN" not in page and "only in the recipient" in page
 
 
-def test_a_delivered_private_link_cannot_be_resent_but_a_failed_one_can(tenant, owner, smtp, settings,
-                                                                        django_capture_on_commit_callbacks):
+def test_a_delivered_private_link_cannot_be_resent_but_a_failed_one_can(
+    tenant, owner, smtp, settings, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         delivered = queue(tenant, key="p-delivered")
     with pytest.raises(ValidationError, match="private link"):

@@ -293,14 +293,20 @@ def test_a_resend_creates_and_sends_a_new_email_leaving_the_original_as_it_was(
     assert response.status_code == 302 and response["Location"] == detail_url(copy)
     assert copy.pk != original.pk and copy.tenant == tenant and copy.created_by == user
     assert (copy.to_email, copy.subject, copy.body_text, copy.body_html) == (
-        original.to_email, original.subject, original.body_text, original.body_html,
+        original.to_email,
+        original.subject,
+        original.body_text,
+        original.body_html,
     )
     assert copy.status == EmailStatus.SENT and copy.attempts == 1
 
     before = original
     original = OutboundEmail.objects.get(pk=original.pk)
     assert (original.status, original.attempts, original.last_error, original.resent_from) == (
-        EmailStatus.FAILED, 5, "SMTPServerDisconnected", None,
+        EmailStatus.FAILED,
+        5,
+        "SMTPServerDisconnected",
+        None,
     )
     assert original.idempotency_key == before.idempotency_key
     assert OutboundEmail.objects.filter(tenant=tenant).count() == 2

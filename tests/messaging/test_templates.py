@@ -22,7 +22,7 @@ DEFAULT_SUBJECT = "You are invited to join {{ tenant_name }} on Tessera"
 VALID = {
     "subject": "Come and work at {{ tenant_name }}",
     "text": "Hi! {{ invited_by }} wants you on the team.\n{{ accept_url }}\n",
-    "html": "<p>Hi! {{ invited_by }} wants you on the team.</p><p><a href=\"{{ accept_url }}\">Join</a></p>",
+    "html": '<p>Hi! {{ invited_by }} wants you on the team.</p><p><a href="{{ accept_url }}">Join</a></p>',
 }
 
 

@@ -288,19 +288,34 @@ def test_admins_edit_the_workspace_settings(admin_http, staff_http, tenant):
     url = team_url(tenant, "tenancy:settings")
     assert staff_http.get(url).status_code == 403
     bad = admin_http.post(
-        url, {"name": "", "display_name": "Acme\nBcc: x@evil.example", "time_zone": "Mars/Olympus",
-              "currency": "EUR", "brand_color": "red"}
+        url,
+        {
+            "name": "",
+            "display_name": "Acme\nBcc: x@evil.example",
+            "time_zone": "Mars/Olympus",
+            "currency": "EUR",
+            "brand_color": "red",
+        },
     )
     errors = bad.context["form"].errors
     assert set(errors) == {"name", "display_name", "time_zone", "brand_color"}
     assert errors["display_name"] == ["Use one line of text: no line breaks, tabs or control characters."]
     assert b"Acme Training" in bad.content  # the header still shows the saved name
     good = admin_http.post(
-        url, {"name": "Acme Academy", "display_name": "Acme", "time_zone": "Asia/Tokyo", "currency": "JPY",
-              "brand_color": "#123456"}
+        url,
+        {
+            "name": "Acme Academy",
+            "display_name": "Acme",
+            "time_zone": "Asia/Tokyo",
+            "currency": "JPY",
+            "brand_color": "#123456",
+        },
     )
     assert good.status_code == 302
     tenant.refresh_from_db()
     assert (tenant.name, tenant.time_zone, tenant.currency, tenant.brand_color) == (
-        "Acme Academy", "Asia/Tokyo", "JPY", "#123456"
+        "Acme Academy",
+        "Asia/Tokyo",
+        "JPY",
+        "#123456",
     )

@@ -27,3 +27,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Open {base}/ and sign in as:")
         for role, email, password in demo.logins:
             self.stdout.write(f"  {role:<38} {email}  /  {password}")
+        for note in demo.notes:
+            self.stdout.write(f"Also: {note}")

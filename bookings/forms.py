@@ -1,0 +1,51 @@
+from datetime import datetime, timedelta
+
+from django import forms
+
+from .models import Service, Weekday, WeeklyAvailability
+
+AVAILABILITY_TOO_SHORT = "From start to end there must be room for at least one {minutes}-minute slot."
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "description", "duration_minutes", "price", "is_active"]
+        labels = {"duration_minutes": "Length (minutes)", "is_active": "Bookable"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class AvailabilityForm(forms.ModelForm):
+    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
+
+    class Meta:
+        model = WeeklyAvailability
+        fields = ["weekday", "start_time", "end_time", "slot_capacity"]
+        labels = {"slot_capacity": "People per slot", "start_time": "From", "end_time": "Until"}
+        widgets = {
+            "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args, service: Service, **kwargs):
+        self.service = service
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        if start and end:
+            day = datetime(2000, 1, 3)
+            room = datetime.combine(day, end) - datetime.combine(day, start)
+            if room < timedelta(minutes=self.service.duration_minutes):
+                self.add_error("end_time", AVAILABILITY_TOO_SHORT.format(minutes=self.service.duration_minutes))
+        return cleaned
+
+
+class CalendarFilterForm(forms.Form):
+    week = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="All services")
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services

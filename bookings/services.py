@@ -1,0 +1,187 @@
+"""Writes of bookings: services and their availability, taking and giving back seats, bookings.
+
+How a slot never holds more people than its capacity is written down in docs/concurrency.md.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from accounts.services import client_for_booking
+from messaging.services import email_queue
+from tenancy.models import Tenant
+
+from .models import Booking, BookingStatus, Service, Slot, WeeklyAvailability
+from .selectors import slot_offer
+
+SLOT_NOT_OFFERED = "That time is not offered for this service. Pick one of the times listed."
+SLOT_FULL = "That time has just been fully booked. Please pick another time."
+SLOT_IN_PAST = "That time has already started. Please pick a later time."
+ALREADY_CANCELLED = "This booking is already cancelled."
+SERVICE_NAME_TAKEN = "Another service already has this name."
+
+
+class BookingError(Exception):
+    """A booking that cannot be made; ``str(exc)`` is the message for the page."""
+
+
+@dataclass(frozen=True)
+class BookingDetails:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str = ""
+    date_of_birth: date | None = None
+    notes: str = ""
+
+
+# Functions ``(tenant=, booking=, actor=)`` run inside the cancelling transaction, before the seat is
+# given back: an app that attached something to a booking (a code use, a credit) returns it there.
+cancellation_handlers: list[Callable[..., None]] = []
+# Functions ``(tenant=, booking=) -> [(label, text), …]`` adding lines to the staff booking page.
+detail_extras: list[Callable[..., list[tuple[str, str]]]] = []
+
+
+def service_save(*, tenant: Tenant, service: Service | None = None, **fields) -> Service:
+    service = service or Service(tenant=tenant)
+    for name, value in fields.items():
+        setattr(service, name, value)
+    if Service.objects.filter(tenant=tenant, name__iexact=service.name).exclude(pk=service.pk).exists():
+        raise ValidationError({"name": SERVICE_NAME_TAKEN})
+    try:
+        with transaction.atomic():
+            service.save()
+    except IntegrityError:
+        raise ValidationError({"name": SERVICE_NAME_TAKEN}) from None
+    return service
+
+
+def availability_add(*, tenant: Tenant, service: Service, weekday: int, start_time, end_time, slot_capacity: int):
+    return WeeklyAvailability.objects.create(
+        tenant=tenant,
+        service=service,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        slot_capacity=slot_capacity,
+    )
+
+
+def availability_update_capacity(*, tenant: Tenant, availability: WeeklyAvailability, slot_capacity: int) -> None:
+    """Slots already booked keep at least the seats taken; future slots get the new capacity."""
+    with transaction.atomic():
+        availability.slot_capacity = slot_capacity
+        availability.save(update_fields=["slot_capacity"])
+        Slot.objects.filter(tenant=tenant, service=availability.service, starts_at__gt=timezone.now()).update(
+            capacity=Greatest(F("booked"), slot_capacity)
+        )
+
+
+def availability_delete(*, tenant: Tenant, availability: WeeklyAvailability) -> None:
+    """Existing bookings stay; the times are no longer offered."""
+    WeeklyAvailability.objects.filter(tenant=tenant, pk=availability.pk).delete()
+
+
+def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> Slot:
+    """Take one seat in the slot, or raise ``BookingError``. Call inside a transaction.
+
+    The slot row is created if missing (``ON CONFLICT DO NOTHING``), then one conditional UPDATE
+    takes the seat only while ``booked < capacity``: two people racing for the last seat cannot
+    both get it.
+    """
+    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
+    if offer is None:
+        raise BookingError(SLOT_NOT_OFFERED)
+    if offer.starts_at <= timezone.now():
+        raise BookingError(SLOT_IN_PAST)
+    Slot.objects.bulk_create(
+        [
+            Slot(
+                tenant=tenant,
+                service=service,
+                starts_at=offer.starts_at,
+                ends_at=offer.ends_at,
+                capacity=offer.capacity,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    slot = Slot.objects.filter(tenant=tenant, service=service, starts_at=offer.starts_at)
+    if not slot.filter(booked__lt=F("capacity")).update(booked=F("booked") + 1):
+        raise BookingError(SLOT_FULL)
+    return slot.get()
+
+
+def slot_give_back_seat(*, tenant: Tenant, slot: Slot) -> None:
+    Slot.objects.filter(tenant=tenant, pk=slot.pk, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def booking_create(
+    *, tenant: Tenant, service: Service, starts_at: datetime, details: BookingDetails, price_amount: Decimal
+) -> Booking:
+    """Take a seat and record the booking, with its confirmation email. Call inside the caller's
+    transaction, after anything that must be locked first (a code: see docs/concurrency.md)."""
+    price_amount = Decimal(price_amount)
+    slot = slot_take_seat(tenant=tenant, service=service, starts_at=starts_at)
+    client = client_for_booking(
+        tenant=tenant,
+        email=details.email,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        phone=details.phone,
+    )
+    booking = Booking.objects.create(
+        tenant=tenant,
+        reference=secrets.token_urlsafe(12),
+        service=service,
+        slot=slot,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        client=client,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        email=details.email,
+        phone=details.phone,
+        date_of_birth=details.date_of_birth,
+        notes=details.notes,
+        price_amount=price_amount,
+    )
+    local = timezone.localtime(booking.starts_at, tenant.zone)
+    email_queue(
+        tenant=tenant,
+        to=booking.email,
+        key="bookings.booking_confirmation",
+        context={
+            "name": booking.first_name,
+            "service": service.name,
+            "when": f"{local:%A %-d %B %Y, %H:%M} ({tenant.time_zone})",
+            "duration": service.duration_minutes,
+            "price": f"{price_amount:.2f} {tenant.currency}",
+            "reference": booking.reference,
+        },
+        idempotency_key=f"booking-confirmation:{booking.pk}",
+    )
+    return booking
+
+
+def booking_cancel(*, tenant: Tenant, booking: Booking, actor) -> Booking:
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(tenant=tenant, pk=booking.pk)
+        if booking.status == BookingStatus.CANCELLED:
+            raise ValidationError(ALREADY_CANCELLED)
+        for handler in cancellation_handlers:
+            handler(tenant=tenant, booking=booking, actor=actor)
+        slot_give_back_seat(tenant=tenant, slot=booking.slot)
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = timezone.now()
+        booking.cancelled_by = actor
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+    return booking

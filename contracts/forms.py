@@ -1,0 +1,79 @@
+from django import forms
+
+from bookings.models import Service
+
+from .models import Contract, ContractPrice, Organisation, OrganisationStatus, Participant
+
+CONTRACT_DATES = "The end date cannot be before the start date."
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "contact_name", "email", "phone", "address", "status", "notes"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+
+class OrganisationFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(choices=[("", "Any status"), *OrganisationStatus.choices], required=False)
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = ["name", "invitation_prefix", "starts_on", "ends_on", "status", "notes"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_invitation_prefix(self):
+        return self.cleaned_data["invitation_prefix"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", CONTRACT_DATES)
+        return cleaned
+
+
+class PriceForm(forms.ModelForm):
+    # Declared, so the class can be built outside any tenant scope; the queryset is set per tenant.
+    service = forms.ModelChoiceField(queryset=Service.objects.none())
+
+    class Meta:
+        model = ContractPrice
+        fields = ["service", "amount", "price_code"]
+        labels = {"price_code": "Price code"}
+        help_texts = {
+            "price_code": "Short and unique in this contract, e.g. STD or STUDENT; used in the participants CSV."
+        }
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(tenant=tenant).order_by("name")
+
+    def clean_price_code(self):
+        return self.cleaned_data["price_code"].strip().upper()
+
+
+class ParticipantForm(forms.ModelForm):
+    class Meta:
+        model = Participant
+        fields = ["first_name", "last_name", "email", "phone", "date_of_birth"]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="The downloaded file with price codes filled in; UTF-8, comma or semicolon separated.",
+    )

@@ -1,0 +1,142 @@
+"""Writes of contracts: organisations, contracts, prices, participants, and the history line each
+change writes in the same transaction."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from accounts.models import normalize_email
+from tenancy.models import Tenant
+
+from .models import Contract, ContractEvent, ContractPrice, EventKind, Organisation, Participant
+
+ORGANISATION_NAME_TAKEN = "Another organisation already has this name."
+PREFIX_TAKEN = "Another contract already uses this invitation prefix."
+PREFIX_LOCKED = "The invitation prefix cannot change once codes were generated with it."
+PRICE_CODE_TAKEN = "This contract already has a price with this code."
+PRICE_IN_USE = "Codes carry this price, so it cannot be removed. Void or delete those codes first."
+PARTICIPANT_EMAIL_TAKEN = "Another participant of this contract already has this email address."
+
+
+def event_record(
+    *, tenant: Tenant, contract: Contract, kind: str, summary: str, actor=None, code=None, data=None
+) -> ContractEvent:
+    return ContractEvent.objects.create(
+        tenant=tenant,
+        contract=contract,
+        kind=kind,
+        summary=summary[:500],
+        code_id=getattr(code, "pk", None),
+        code_text=getattr(code, "code", ""),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        data=data or {},
+    )
+
+
+def _save(instance, message_on_conflict: dict):
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        raise ValidationError(message_on_conflict) from None
+    return instance
+
+
+def organisation_save(*, tenant: Tenant, organisation: Organisation | None = None, **fields) -> Organisation:
+    organisation = organisation or Organisation(tenant=tenant)
+    for name, value in fields.items():
+        setattr(organisation, name, value)
+    duplicate = Organisation.objects.filter(tenant=tenant, name__iexact=organisation.name).exclude(pk=organisation.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": ORGANISATION_NAME_TAKEN})
+    return _save(organisation, {"name": ORGANISATION_NAME_TAKEN})
+
+
+def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract: Contract | None = None, **fields):
+    creating = contract is None
+    contract = contract or Contract(tenant=tenant, organisation=organisation)
+    fields["invitation_prefix"] = fields.get("invitation_prefix", contract.invitation_prefix).upper()
+    if not creating and fields["invitation_prefix"] != contract.invitation_prefix and _has_codes(contract):
+        raise ValidationError({"invitation_prefix": PREFIX_LOCKED})
+    for name, value in fields.items():
+        setattr(contract, name, value)
+    taken = Contract.objects.filter(tenant=tenant, invitation_prefix=contract.invitation_prefix).exclude(pk=contract.pk)
+    if taken.exists():
+        raise ValidationError({"invitation_prefix": PREFIX_TAKEN})
+    with transaction.atomic():
+        _save(contract, {"invitation_prefix": PREFIX_TAKEN})
+        event_record(
+            tenant=tenant,
+            contract=contract,
+            kind=EventKind.CONTRACT_CREATED if creating else EventKind.CONTRACT_CHANGED,
+            summary=f"Contract “{contract.name}” {'created' if creating else 'changed'}.",
+            actor=actor,
+        )
+    return contract
+
+
+def _has_codes(contract: Contract) -> bool:
+    from invitations.models import InvitationCode
+
+    return InvitationCode.objects.filter(tenant=contract.tenant, contract=contract).exists()
+
+
+def price_save(*, tenant: Tenant, contract: Contract, actor, price: ContractPrice | None = None, **fields):
+    creating = price is None
+    price = price or ContractPrice(tenant=tenant, contract=contract)
+    fields["price_code"] = fields.get("price_code", price.price_code).upper()
+    for name, value in fields.items():
+        setattr(price, name, value)
+    taken = ContractPrice.objects.filter(tenant=tenant, contract=contract, price_code=price.price_code)
+    if taken.exclude(pk=price.pk).exists():
+        raise ValidationError({"price_code": PRICE_CODE_TAKEN})
+    with transaction.atomic():
+        _save(price, {"price_code": PRICE_CODE_TAKEN})
+        event_record(
+            tenant=tenant,
+            contract=contract,
+            kind=EventKind.PRICE_ADDED if creating else EventKind.PRICE_CHANGED,
+            summary=f"Price {price.price_code} ({price.service.name}, {price.amount} {tenant.currency}) "
+            f"{'added' if creating else 'changed'}.",
+            actor=actor,
+        )
+    return price
+
+
+def price_delete(*, tenant: Tenant, contract: Contract, price: ContractPrice, actor) -> None:
+    try:
+        with transaction.atomic():
+            ContractPrice.objects.filter(tenant=tenant, contract=contract, pk=price.pk).delete()
+            event_record(
+                tenant=tenant,
+                contract=contract,
+                kind=EventKind.PRICE_REMOVED,
+                summary=f"Price {price.price_code} removed.",
+                actor=actor,
+            )
+    except ProtectedError:
+        raise ValidationError(PRICE_IN_USE) from None
+
+
+def participant_save(
+    *, tenant: Tenant, contract: Contract, actor, participant: Participant | None = None, **fields
+) -> Participant:
+    creating = participant is None
+    participant = participant or Participant(tenant=tenant, contract=contract)
+    for name, value in fields.items():
+        setattr(participant, name, value.strip() if isinstance(value, str) else value)
+    participant.email = normalize_email(participant.email)
+    if participant.email:
+        taken = Participant.objects.filter(tenant=tenant, contract=contract, email__iexact=participant.email)
+        if taken.exclude(pk=participant.pk).exists():
+            raise ValidationError({"email": PARTICIPANT_EMAIL_TAKEN})
+    with transaction.atomic():
+        _save(participant, {"email": PARTICIPANT_EMAIL_TAKEN})
+        event_record(
+            tenant=tenant,
+            contract=contract,
+            kind=EventKind.PARTICIPANT_ADDED if creating else EventKind.PARTICIPANT_CHANGED,
+            summary=f"Participant {participant.full_name} {'added' if creating else 'changed'}.",
+            actor=actor,
+        )
+    return participant

@@ -1,0 +1,43 @@
+"""The kinds of CSV file Tessera imports. Each app registers its own in ``AppConfig.ready()``.
+
+A kind validates *all* rows at once against data it loads in a few queries (no query per row) and
+commits them set-based; ``imports.services`` runs the stages, stores the problems and keeps the
+commit exactly-once.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .parsing import Problem
+
+
+@dataclass(frozen=True)
+class Check:
+    """What validating a file found: problems by row and column, and what committing would do."""
+
+    problems: list[Problem]
+    plan: dict  # counts shown on the validation page, e.g. {"new": 3, "updated": 10, "codes": 5}
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    key: str
+    label: str
+    columns: tuple[str, ...]  # accepted, in the order of the downloaded file
+    required: tuple[str, ...]
+    check: Callable[..., Check]  # (tenant=, params=, rows=) -> Check
+    commit: Callable[..., dict]  # (tenant=, params=, rows=, actor=) -> summary; inside a transaction
+    target: Callable[..., object]  # (tenant=, params=) -> the object the import belongs to, or Http404
+    back_url: Callable[..., str]  # (tenant=, params=) -> the page the import was started from
+    example: str = ""
+
+
+_kinds: dict[str, ImportKind] = {}
+
+
+def register(kind: ImportKind) -> None:
+    _kinds[kind.key] = kind
+
+
+def get(key: str) -> ImportKind | None:
+    return _kinds.get(key)

@@ -1,0 +1,126 @@
+"""The staged import pipeline: store the file, check every row in a task, show the problems, and
+commit a clean file atomically, exactly once (docs/concurrency.md)."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tenancy.models import Tenant
+from tenancy.tasks import enqueue_on_commit
+
+from . import registry
+from .models import ImportJob, ImportStatus
+from .parsing import parse_csv
+
+logger = logging.getLogger(__name__)
+
+MAX_PROBLEMS_KEPT = 1000
+FILE_TOO_LARGE = "The file is larger than {limit} MB. Split it into smaller files."
+FILE_EMPTY = "The file is empty."
+NOT_READY = "This file is not ready to import: {status}."
+ALREADY_COMMITTING = "This file is already being imported; it is imported once."
+
+
+def import_start(*, tenant: Tenant, kind: str, params: dict, upload, actor) -> ImportJob:
+    """Keep the uploaded file and check it in a task after commit."""
+    from .tasks import validate_import
+
+    if upload.size > settings.IMPORT_MAX_BYTES:
+        raise ValidationError({"file": FILE_TOO_LARGE.format(limit=settings.IMPORT_MAX_BYTES // (1024 * 1024))})
+    content = upload.read(settings.IMPORT_MAX_BYTES + 1)
+    if not content:
+        raise ValidationError({"file": FILE_EMPTY})
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            tenant=tenant,
+            kind=kind,
+            params=params,
+            original_name=(upload.name or "upload.csv")[:255],
+            content=content,
+            size=len(content),
+            created_by=actor,
+        )
+        enqueue_on_commit(validate_import, tenant_id=tenant.pk, job_id=job.pk)
+    return job
+
+
+def _parse(job: ImportJob, kind: registry.ImportKind):
+    return parse_csv(
+        bytes(job.content), columns=kind.columns, required=kind.required, max_rows=settings.IMPORT_MAX_ROWS
+    )
+
+
+def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
+    """Check every row without writing anything; store the problems, or the plan of a clean file."""
+    jobs = ImportJob.objects.filter(tenant=tenant, pk=job_id)
+    job = jobs.filter(status=ImportStatus.VALIDATING).first()
+    if job is None:
+        return jobs.get()
+    kind = registry.get(job.kind)
+    parsed = _parse(job, kind)
+    jobs.update(progress=30, total_rows=len(parsed.rows))
+    problems = list(parsed.problems)
+    plan = {}
+    if not problems:
+        checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
+        problems, plan = checked.problems, checked.plan
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    jobs.filter(status=ImportStatus.VALIDATING).update(
+        status=ImportStatus.INVALID if problems else ImportStatus.VALID,
+        progress=100,
+        problems=[p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]],
+        problem_count=len(problems),
+        plan=plan,
+        validated_at=timezone.now(),
+    )
+    return jobs.get()
+
+
+def import_request_commit(*, tenant: Tenant, job: ImportJob, actor) -> ImportJob:
+    """ "Complete Import": only a clean file, and only once — the second click finds it taken."""
+    from .tasks import commit_import
+
+    with transaction.atomic():
+        if not ImportJob.objects.filter(tenant=tenant, pk=job.pk, status=ImportStatus.VALID).update(
+            status=ImportStatus.COMMITTING, progress=0
+        ):
+            job.refresh_from_db()
+            if job.status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
+                raise ValidationError(ALREADY_COMMITTING)
+            raise ValidationError(NOT_READY.format(status=job.get_status_display().lower()))
+        enqueue_on_commit(commit_import, tenant_id=tenant.pk, job_id=job.pk, actor_id=actor.pk)
+    job.refresh_from_db()
+    return job
+
+
+def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
+    """Apply a clean file in one transaction with the job's own status change, so a crash leaves
+    nothing half-done and a second delivery of the task finds the job committed and does nothing.
+    The rows are checked again first: what they refer to may have changed since validation."""
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(tenant=tenant, pk=job_id)
+            if job.status != ImportStatus.COMMITTING:
+                return job
+            kind = registry.get(job.kind)
+            parsed = _parse(job, kind)
+            checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
+            if parsed.problems or checked.problems:
+                problems = [*parsed.problems, *checked.problems]
+                job.status, job.problem_count = ImportStatus.INVALID, len(problems)
+                job.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
+                job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
+                return job
+            job.summary = kind.commit(tenant=tenant, params=job.params, rows=parsed.rows, actor=actor)
+            job.status, job.progress, job.committed_at = ImportStatus.COMMITTED, 100, timezone.now()
+            job.save(update_fields=["summary", "status", "progress", "committed_at", "updated_at"])
+            return job
+    except Exception as exc:
+        logger.exception("Import %s failed while committing.", job_id)
+        ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING).update(
+            status=ImportStatus.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        return ImportJob.objects.get(tenant=tenant, pk=job_id)

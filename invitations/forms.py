@@ -1,0 +1,151 @@
+from django import forms
+from django.conf import settings
+
+from contracts.models import ContractPrice
+
+from . import codes
+from .models import ShownStatus
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+VALIDITY_ORDER = "“Valid until” must be after “valid from”."
+SHORT_CODE_CONFIRM = "Codes shorter than {width} characters are easier to guess: tick the box to confirm."
+DOMAIN_INVALID = "Enter a domain like example.com (without @)."
+
+
+def _validity_fields():
+    return (
+        forms.DateTimeField(required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label="Valid from"),
+        forms.DateTimeField(
+            required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label="Valid until"
+        ),
+    )
+
+
+class TermsMixin:
+    def clean_restricted_domain(self):
+        domain = self.cleaned_data.get("restricted_domain", "").strip().lower().lstrip("@")
+        if domain and ("." not in domain or " " in domain or "@" in domain):
+            raise forms.ValidationError(DOMAIN_INVALID)
+        return domain
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end <= start:
+            self.add_error("valid_until", VALIDITY_ORDER)
+        return cleaned
+
+
+class GenerateForm(TermsMixin, forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=100_000, initial=100)
+    width = forms.IntegerField(
+        min_value=codes.MIN_WIDTH,
+        max_value=codes.MAX_WIDTH,
+        initial=codes.DEFAULT_WIDTH,
+        label="Code width",
+        help_text="Characters after the contract's prefix (6 to 20).",
+    )
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    max_uses = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label="Uses per code")
+    valid_from, valid_until = _validity_fields()
+    restricted_domain = forms.CharField(
+        required=False, max_length=253, label="Only for email addresses at", help_text="Optional, e.g. acme.com."
+    )
+    accept_short = forms.BooleanField(required=False, label="I accept that shorter codes are easier to guess")
+
+    def __init__(self, *args, prices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"].queryset = prices
+
+    def clean(self):
+        cleaned = super().clean()
+        width = cleaned.get("width")
+        if width and width < codes.WARN_BELOW_WIDTH and not cleaned.get("accept_short"):
+            self.add_error("accept_short", SHORT_CODE_CONFIRM.format(width=codes.WARN_BELOW_WIDTH))
+        return cleaned
+
+
+def guessability(width: int, issued: int) -> dict:
+    odds = codes.guess_odds(width=width, issued=issued, attempts_per_hour=attempts_per_hour())
+    return {
+        "width": width,
+        "bits": odds["bits"],
+        "time": codes.describe_hours(odds["hours_to_first_hit"]),
+        "warn": width < codes.WARN_BELOW_WIDTH,
+    }
+
+
+def attempts_per_hour() -> int:
+    return max(1, round(settings.CODE_ATTEMPT_LIMIT * 3600 / settings.CODE_ATTEMPT_WINDOW_SECONDS))
+
+
+class CodeFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *ShownStatus.choices], required=False)
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), required=False, empty_label="Any price")
+    assigned = forms.ChoiceField(
+        choices=[("", "Assigned or not"), ("yes", "Assigned to a participant"), ("no", "Unassigned")], required=False
+    )
+    q = forms.CharField(required=False, max_length=100, label="Search")
+
+    def __init__(self, *args, prices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"].queryset = prices
+
+
+class CodeEditForm(TermsMixin, forms.Form):
+    code = forms.CharField(max_length=60, label="Code text")
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    participant_id = forms.IntegerField(
+        required=False, min_value=1, label="Participant id", help_text="Empty for an unassigned code."
+    )
+    max_uses = forms.IntegerField(min_value=1, max_value=100_000, label="Uses allowed")
+    valid_from, valid_until = _validity_fields()
+    restricted_domain = forms.CharField(required=False, max_length=253, label="Only for email addresses at")
+
+    def __init__(self, *args, prices, locked_text: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"].queryset = prices
+        if locked_text:
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = "Fixed: the code was already shown, sent or used."
+
+
+class ParticipantCodeForm(forms.Form):
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    width = forms.IntegerField(
+        min_value=codes.MIN_WIDTH, max_value=codes.MAX_WIDTH, initial=codes.DEFAULT_WIDTH, label="Code width"
+    )
+
+    def __init__(self, *args, prices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"].queryset = prices
+
+
+# Public booking page
+
+
+class CodeEntryForm(forms.Form):
+    code = forms.CharField(
+        max_length=64,
+        label="Your invitation code",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "class": "code-input"}
+        ),
+    )
+
+
+class DetailsForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(max_length=254, label="Email address")
+    phone = forms.RegexField(
+        regex=r"^\+?[0-9 ()\-.]{6,40}$",
+        required=False,
+        max_length=40,
+        error_messages={"invalid": "Enter a phone number using digits, spaces and + ( ) - only."},
+    )
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    notes = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Anything we should know?"
+    )

@@ -1,0 +1,154 @@
+"""Invitation codes of a contract, the batches they are generated in, and their redemptions."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from tenancy.models import TenantOwned
+
+from . import codes
+
+
+class CodeStatus(models.TextChoices):
+    """Stored states. "Expired" and "not yet valid" follow from the validity window."""
+
+    ACTIVE = "active", "Active"
+    USED_UP = "used_up", "Used up"
+    VOID = "void", "Void"
+
+
+class ShownStatus(models.TextChoices):
+    """What the pages show and filter by."""
+
+    ACTIVE = "active", "Active"
+    NOT_YET_VALID = "not_yet_valid", "Not yet valid"
+    USED_UP = "used_up", "Used up"
+    EXPIRED = "expired", "Expired"
+    VOID = "void", "Void"
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting"
+    RUNNING = "running", "Generating"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CodeBatch(TenantOwned):
+    """One "Generate Codes" request. The task tops the batch up to ``quantity``, so running it
+    again after a crash finishes the job without making more codes than asked for."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="code_batches")
+    price = models.ForeignKey("contracts.ContractPrice", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    width = models.PositiveSmallIntegerField()
+    max_uses = models.PositiveIntegerField(default=1)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    restricted_domain = models.CharField(max_length=253, blank=True)
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    created_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.quantity} codes for {self.contract}"
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.created_count / self.quantity)) if self.quantity else 100
+
+
+class InvitationCode(TenantOwned):
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="codes")
+    price = models.ForeignKey("contracts.ContractPrice", on_delete=models.PROTECT, related_name="codes")
+    participant = models.ForeignKey(
+        "contracts.Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="codes"
+    )
+    batch = models.ForeignKey(CodeBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="codes")
+    code = models.CharField(max_length=40)
+    max_uses = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    uses = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=CodeStatus.choices, default=CodeStatus.ACTIVE)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    restricted_domain = models.CharField(
+        max_length=253, blank=True, help_text="Only email addresses at this domain may book with the code."
+    )
+    # The first time the code left the system (viewed, downloaded, sent, redeemed): its text is fixed.
+    shown_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="code_unique_in_tenant"),
+            models.UniqueConstraint(
+                fields=["participant", "price"],
+                condition=models.Q(participant__isnull=False) & ~models.Q(status="void"),
+                name="code_one_per_participant_and_price",
+            ),
+            models.CheckConstraint(condition=models.Q(uses__lte=models.F("max_uses")), name="code_uses_within_max"),
+            models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="code_max_uses_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["contract", "status", "id"], name="code_contract_status_idx"),
+            models.Index(fields=["contract", "price", "id"], name="code_contract_price_idx"),
+            models.Index(fields=["contract", "participant"], name="code_contract_participant_idx"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.shown
+
+    @property
+    def shown(self) -> str:
+        return codes.display(self.code, self.contract.invitation_prefix)
+
+    def shown_status(self, now=None) -> str:
+        now = now or timezone.now()
+        if self.status != CodeStatus.ACTIVE:
+            return self.status
+        if self.valid_until and self.valid_until <= now:
+            return ShownStatus.EXPIRED
+        if self.valid_from and self.valid_from > now:
+            return ShownStatus.NOT_YET_VALID
+        return ShownStatus.ACTIVE
+
+    @property
+    def shown_status_label(self) -> str:
+        return ShownStatus(self.shown_status()).label
+
+    @property
+    def text_locked(self) -> bool:
+        return self.shown_at is not None or self.uses > 0
+
+    @property
+    def deletable(self) -> bool:
+        return self.uses == 0 and not self.redemptions.exists()
+
+
+class Redemption(TenantOwned):
+    """A code used for a booking. Cancelling the booking gives the use back (``released_at``)."""
+
+    code = models.ForeignKey(InvitationCode, on_delete=models.PROTECT, related_name="redemptions")
+    booking = models.OneToOneField("bookings.Booking", on_delete=models.PROTECT, related_name="redemption")
+    email = models.EmailField()
+    redeemed_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_at"]
+
+    def __str__(self):
+        return f"{self.code_id} → booking {self.booking_id}"

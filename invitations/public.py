@@ -1,0 +1,208 @@
+"""The public booking page: enter a code, pick a time, give your details, book.
+
+The steps keep their state in the session (the code's id and the chosen time, per tenant) and
+check the code again at every step; the last step redeems it and books in one transaction.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from bookings.selectors import booking_by_reference, offered_slots
+from bookings.services import BookingDetails, BookingError
+from tenancy.decorators import public
+from tenancy.urlresolvers import tenant_reverse
+
+from . import ratelimit, services
+from .forms import CodeEntryForm, DetailsForm
+from .models import InvitationCode
+
+DAYS_SHOWN = 14
+STEP_EXPIRED = "Please enter your code again: that step was not reachable directly or has expired."
+PICK_A_TIME = "Please pick one of the times shown."
+
+
+def _state_key(tenant) -> str:
+    return f"book:{tenant.pk}"
+
+
+def _state(request) -> dict:
+    return request.session.get(_state_key(request.tenant)) or {}
+
+
+def _save_state(request, **values) -> None:
+    request.session[_state_key(request.tenant)] = {**_state(request), **values}
+
+
+def _code_in_progress(request) -> InvitationCode | None:
+    """The code chosen in step 1, checked again; None (with a message) if it cannot be used now."""
+    code_id = _state(request).get("code")
+    code = (
+        InvitationCode.objects.filter(tenant=request.tenant, pk=code_id)
+        .select_related("price__service", "participant", "contract__organisation")
+        .first()
+        if code_id
+        else None
+    )
+    if code is None:
+        messages.error(request, STEP_EXPIRED)
+        return None
+    try:
+        services.refuse_unusable(tenant=request.tenant, code=code)
+    except services.CodeRefused as exc:
+        messages.error(request, str(exc))
+        return None
+    return code
+
+
+def _start_over(request):
+    return redirect(tenant_reverse(request.tenant, "book:start"))
+
+
+@public
+def start(request):
+    tenant = request.tenant
+    form = CodeEntryForm(request.POST or None, initial={"code": request.GET.get("code", "")[:64]})
+    if request.method == "POST" and form.is_valid():
+        address = ratelimit.client_address(request)
+        minutes = ratelimit.minutes_blocked(tenant, address)
+        if minutes:
+            form.add_error("code", services.TOO_MANY_ATTEMPTS.format(minutes=minutes))
+        else:
+            try:
+                code = services.code_check(tenant=tenant, typed=form.cleaned_data["code"])
+            except services.CodeRefused as exc:
+                if str(exc) in (services.CODE_UNKNOWN, services.CODE_MISTYPED):
+                    ratelimit.record_failure(tenant, address)
+                form.add_error("code", str(exc))
+            else:
+                request.session[_state_key(tenant)] = {"code": code.pk}
+                return redirect(tenant_reverse(tenant, "book:times"))
+    return render(request, "invitations/public/start.html", {"form": form, "step": 1})
+
+
+def _window(request, code: InvitationCode) -> tuple:
+    """The days to show: from today (or the contract's start), two weeks at a time."""
+    zone = request.tenant.zone
+    today = timezone.localdate(timezone=zone)
+    first = max(today, code.contract.starts_on)
+    try:
+        asked = datetime.strptime(request.GET.get("from", ""), "%Y-%m-%d").date()
+    except ValueError:
+        asked = first
+    first = max(first, asked)
+    last = code.contract.ends_on
+    if code.valid_until:
+        until = timezone.localtime(code.valid_until, zone).date()
+        last = min(last, until) if last else until
+    return first, last
+
+
+@public
+def times(request):
+    code = _code_in_progress(request)
+    if code is None:
+        return _start_over(request)
+    tenant, service = request.tenant, code.price.service
+    first, last = _window(request, code)
+    days = DAYS_SHOWN if last is None else max(0, min(DAYS_SHOWN, (last - first).days + 1))
+    if request.method == "POST":
+        chosen = request.POST.get("starts_at", "")
+        offered = {slot.starts_at.isoformat(): slot for slot in _slots(tenant, service, first, days, code)}
+        if chosen in offered and offered[chosen].remaining > 0:
+            _save_state(request, starts_at=chosen)
+            return redirect(tenant_reverse(tenant, "book:details"))
+        messages.error(request, PICK_A_TIME)
+    slots = _slots(tenant, service, first, days, code)
+    by_day: dict = {}
+    for slot in slots:
+        by_day.setdefault(timezone.localtime(slot.starts_at, tenant.zone).date(), []).append(slot)
+    later = first + timedelta(days=DAYS_SHOWN)
+    return render(
+        request,
+        "invitations/public/times.html",
+        {
+            "code": code,
+            "service": service,
+            "price": code.price,
+            "by_day": sorted(by_day.items()),
+            "step": 2,
+            "earlier": first - timedelta(days=DAYS_SHOWN) if first > timezone.localdate(timezone=tenant.zone) else None,
+            "later": later if last is None or later <= last else None,
+        },
+    )
+
+
+def _slots(tenant, service, first, days, code):
+    now = timezone.now()
+    not_before = max(now, code.valid_from) if code.valid_from else now
+    return offered_slots(tenant=tenant, service=service, first_day=first, days=days, not_before=not_before)
+
+
+def _prefill(code: InvitationCode) -> dict:
+    person = code.participant
+    if person is None:
+        return {}
+    return {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "phone": person.phone,
+        "date_of_birth": person.date_of_birth,
+    }
+
+
+@public
+def details(request):
+    code = _code_in_progress(request)
+    if code is None:
+        return _start_over(request)
+    tenant = request.tenant
+    try:
+        starts_at = datetime.fromisoformat(_state(request)["starts_at"])
+    except (KeyError, ValueError):
+        messages.error(request, PICK_A_TIME)
+        return redirect(tenant_reverse(tenant, "book:times"))
+    form = DetailsForm(request.POST or None, initial=_prefill(code))
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking = services.code_redeem_and_book(
+                tenant=tenant,
+                code=code,
+                service=code.price.service,
+                starts_at=starts_at,
+                details=BookingDetails(**form.cleaned_data),
+            )
+        except services.CodeRefused as exc:
+            if str(exc).startswith(services.CODE_WRONG_DOMAIN.split("{")[0]):
+                form.add_error("email", str(exc))
+            else:
+                messages.error(request, str(exc))
+                return _start_over(request)
+        except BookingError as exc:
+            messages.error(request, str(exc))
+            return redirect(tenant_reverse(tenant, "book:times"))
+        else:
+            request.session.pop(_state_key(tenant), None)
+            return redirect(tenant_reverse(tenant, "book:done", reference=booking.reference))
+    return render(
+        request,
+        "invitations/public/details.html",
+        {
+            "code": code,
+            "service": code.price.service,
+            "price": code.price,
+            "starts_at": starts_at,
+            "form": form,
+            "prefilled": code.participant_id is not None,
+            "step": 3,
+        },
+    )
+
+
+@public
+def done(request, reference):
+    booking = booking_by_reference(tenant=request.tenant, reference=reference)
+    return render(request, "invitations/public/done.html", {"booking": booking})

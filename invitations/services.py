@@ -1,0 +1,492 @@
+"""Writes of invitation codes: generating them (in bulk and one by one), editing, voiding,
+deleting, marking them shown, and redeeming one for a booking.
+
+The rules that keep codes honest under concurrency are written down in docs/concurrency.md.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from bookings.models import Booking, Service
+from bookings.services import BookingDetails, booking_create
+from contracts.models import Contract, ContractPrice, ContractStatus, EventKind, Participant
+from contracts.services import event_record
+from tenancy.models import Tenant
+from tenancy.tasks import enqueue_on_commit
+
+from . import codes
+from .models import BatchStatus, CodeBatch, CodeStatus, InvitationCode, Redemption, ShownStatus
+
+CHUNK = 20_000
+MAX_EMPTY_ROUNDS = 20
+
+ALREADY_HAS_CODE = "{name} already has a code for price {price}."
+COULD_NOT_DRAW = "No free code could be drawn at this width. Choose a wider code."
+CODE_TEXT_LOCKED = "The code text cannot change: the code was already shown, sent or used."
+CODE_TEXT_TAKEN = "Another code already has this text."
+CODE_TEXT_INVALID = "Use at least 6 letters and digits, except I, L, O and U."
+MAX_USES_BELOW_USES = "The code was used {uses} times already; allow at least that many uses."
+CODE_IN_USE = "This code was used, so it cannot be deleted. Void it instead."
+ALREADY_VOID = "This code is already void."
+PRICE_LOCKED = "The price of a used code cannot change."
+
+# Messages of the public booking page, one per reason a code cannot be used.
+CODE_MISTYPED = "That does not look like one of our codes. Codes have letters and digits only — check for typos."
+CODE_UNKNOWN = "We do not know this code. Check it against your invitation."
+CODE_NOT_YET_VALID = "This code can be used from {date}."
+CODE_EXPIRED = "This code expired on {date}."
+CODE_USED_UP = "This code has already been used."
+CODE_VOID = "This code has been cancelled. Please ask whoever gave it to you."
+CODE_CONTRACT_CLOSED = "This code can no longer be used: its agreement has ended."
+CODE_WRONG_DOMAIN = "This code is for email addresses at {domain}. Please use your {domain} address."
+TOO_MANY_ATTEMPTS = (
+    "Too many codes that did not match were tried from your connection. Please try again in {minutes} minutes."
+)
+
+
+class CodeRefused(Exception):
+    """A code that cannot be used now; ``str(exc)`` is the message for the page."""
+
+
+@dataclass(frozen=True)
+class CodeTerms:
+    max_uses: int = 1
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    restricted_domain: str = ""
+
+
+# Generating ---------------------------------------------------------------------------------------
+
+
+def code_batch_create(
+    *, tenant: Tenant, contract: Contract, price: ContractPrice, quantity: int, width: int, terms: CodeTerms, actor
+) -> CodeBatch:
+    """Record the request and generate the codes in a task after commit (progress on the batch)."""
+    from .tasks import run_code_batch
+
+    with transaction.atomic():
+        batch = CodeBatch.objects.create(
+            tenant=tenant,
+            contract=contract,
+            price=price,
+            quantity=quantity,
+            width=width,
+            max_uses=terms.max_uses,
+            valid_from=terms.valid_from,
+            valid_until=terms.valid_until,
+            restricted_domain=terms.restricted_domain,
+            created_by=actor,
+        )
+        enqueue_on_commit(run_code_batch, tenant_id=tenant.pk, batch_id=batch.pk)
+    return batch
+
+
+def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
+    """Top the batch up to its quantity, committing each chunk so the progress bar moves.
+
+    Idempotent: codes already made for the batch are counted first, so a task delivered twice,
+    or run again after a worker died, never makes more than ``quantity`` codes.
+    """
+    batches = CodeBatch.objects.filter(tenant=tenant, pk=batch_id)
+    if not batches.filter(status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(status=BatchStatus.RUNNING):
+        return batches.get()
+    batch = batches.select_related("contract", "price").get()
+    made = _codes_in_batch(batch)
+    empty_rounds = 0
+    while made < batch.quantity:
+        wanted = min(CHUNK, batch.quantity - made)
+        prefix = batch.contract.invitation_prefix
+        rows = [(prefix + body, batch.price_id, None) for body in codes.draw(wanted, batch.width)]
+        with transaction.atomic():
+            _insert_codes(tenant=tenant, contract=batch.contract, batch=batch, rows=rows, terms=_terms_of(batch))
+            now_made = _codes_in_batch(batch)
+            batches.update(created_count=now_made)
+        empty_rounds = empty_rounds + 1 if now_made == made else 0
+        made = now_made
+        if empty_rounds >= MAX_EMPTY_ROUNDS:
+            batches.update(status=BatchStatus.FAILED, error=COULD_NOT_DRAW, finished_at=timezone.now())
+            return batches.get()
+    with transaction.atomic():
+        if batches.filter(status=BatchStatus.RUNNING).update(status=BatchStatus.DONE, finished_at=timezone.now()):
+            event_record(
+                tenant=tenant,
+                contract=batch.contract,
+                kind=EventKind.CODES_GENERATED,
+                actor=batch.created_by,
+                summary=f"{batch.quantity:,} codes generated at price {batch.price.price_code}, "
+                f"{batch.width} characters after the prefix.",
+                data={"batch": batch.pk, "quantity": batch.quantity, "width": batch.width},
+            )
+    return batches.get()
+
+
+def _terms_of(batch: CodeBatch) -> CodeTerms:
+    return CodeTerms(batch.max_uses, batch.valid_from, batch.valid_until, batch.restricted_domain)
+
+
+def _codes_in_batch(batch: CodeBatch) -> int:
+    return InvitationCode.objects.filter(tenant=batch.tenant_id, batch=batch).count()
+
+
+def _insert_codes(
+    *,
+    tenant: Tenant,
+    contract: Contract,
+    rows: list[tuple[str, int, int | None]],
+    terms: CodeTerms,
+    batch: CodeBatch | None = None,
+    actor=None,
+) -> None:
+    """Insert ``(code, price_id, participant_id)`` rows, skipping any that collide with an existing
+    code or an existing (participant, price) code. Callers count what is there afterwards.
+
+    On PostgreSQL one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per chunk; elsewhere
+    (the embedded SQLite default) ``bulk_create(ignore_conflicts=True)``.
+    """
+    now = timezone.now()
+    created_by = actor.pk if actor is not None else (batch.created_by_id if batch else None)
+    if connection.vendor == "postgresql":
+        table = InvitationCode._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (tenant_id, contract_id, batch_id, code, price_id, participant_id, max_uses,
+                    uses, status, valid_from, valid_until, restricted_domain, shown_at, created_by_id, created_at)
+                SELECT %s, %s, %s, t.code, t.price_id, t.participant_id, %s, 0, %s, %s, %s, %s, NULL, %s, %s
+                FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(code, price_id, participant_id)
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    tenant.pk,
+                    contract.pk,
+                    batch.pk if batch else None,
+                    terms.max_uses,
+                    CodeStatus.ACTIVE,
+                    terms.valid_from,
+                    terms.valid_until,
+                    terms.restricted_domain,
+                    created_by,
+                    now,
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                ],
+            )
+        return
+    InvitationCode.objects.bulk_create(
+        [
+            InvitationCode(
+                tenant=tenant,
+                contract=contract,
+                batch=batch,
+                code=code,
+                price_id=price_id,
+                participant_id=participant_id,
+                max_uses=terms.max_uses,
+                valid_from=terms.valid_from,
+                valid_until=terms.valid_until,
+                restricted_domain=terms.restricted_domain,
+                created_by_id=created_by,
+                created_at=now,
+            )
+            for code, price_id, participant_id in rows
+        ],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+
+
+def codes_for_participants(
+    *, tenant: Tenant, contract: Contract, wanted: set[tuple[int, int]], width: int, actor
+) -> int:
+    """Make sure each ``(participant_id, price_id)`` has a live code; return how many were made.
+
+    Pairs that already have one are left alone (a partial unique index makes that true under
+    concurrency too), so asking again makes nothing more.
+    """
+    prefix = contract.invitation_prefix
+    had = len(_pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted))
+    for _ in range(MAX_EMPTY_ROUNDS):
+        missing = sorted(wanted - _pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted))
+        if not missing:
+            return len(wanted) - had
+        bodies = codes.draw(len(missing), width)
+        rows = [
+            (prefix + body, price_id, participant_id)
+            for (participant_id, price_id), body in zip(missing, bodies, strict=True)
+        ]
+        _insert_codes(tenant=tenant, contract=contract, rows=rows, terms=CodeTerms(), actor=actor)
+    raise ValidationError(COULD_NOT_DRAW)
+
+
+def _pairs_with_codes(*, tenant: Tenant, contract: Contract, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    participant_ids = {participant_id for participant_id, _ in pairs}
+    live = InvitationCode.objects.filter(tenant=tenant, contract=contract, participant_id__in=participant_ids).exclude(
+        status=CodeStatus.VOID
+    )
+    return set(live.values_list("participant_id", "price_id")) & pairs
+
+
+def code_for_participant(
+    *, tenant: Tenant, contract: Contract, participant: Participant, price: ContractPrice, width: int, actor
+) -> InvitationCode:
+    """One code assigned to one participant ("Generate Code" on the participants tab)."""
+    with transaction.atomic():
+        made = codes_for_participants(
+            tenant=tenant, contract=contract, wanted={(participant.pk, price.pk)}, width=width, actor=actor
+        )
+        if not made:
+            raise ValidationError(ALREADY_HAS_CODE.format(name=participant.full_name, price=price.price_code))
+        code = InvitationCode.objects.get(
+            tenant=tenant, contract=contract, participant=participant, price=price, status=CodeStatus.ACTIVE
+        )
+        event_record(
+            tenant=tenant,
+            contract=contract,
+            kind=EventKind.CODES_GENERATED,
+            actor=actor,
+            code=code,
+            summary=f"Code generated for {participant.full_name} at price {price.price_code}.",
+        )
+    return code
+
+
+# Changing -----------------------------------------------------------------------------------------
+
+
+def code_update(*, tenant: Tenant, code: InvitationCode, actor, **fields) -> InvitationCode:
+    """Change a code's terms (and its text, only while it was never shown, sent or used)."""
+    with transaction.atomic():
+        code = InvitationCode.objects.select_for_update().get(tenant=tenant, pk=code.pk)
+        before = {name: getattr(code, name) for name in fields}
+        if "code" in fields:
+            fields["code"] = codes.normalise(fields["code"])
+            if fields["code"] != code.code:
+                if code.text_locked:
+                    raise ValidationError({"code": CODE_TEXT_LOCKED})
+                if len(fields["code"]) < codes.MIN_WIDTH or not codes.is_well_formed(fields["code"]):
+                    raise ValidationError({"code": CODE_TEXT_INVALID})
+        if fields.get("max_uses", code.max_uses) < code.uses:
+            raise ValidationError({"max_uses": MAX_USES_BELOW_USES.format(uses=code.uses)})
+        if "price" in fields and fields["price"] != code.price and code.uses:
+            raise ValidationError({"price": PRICE_LOCKED})
+        for name, value in fields.items():
+            setattr(code, name, value)
+        if code.status != CodeStatus.VOID:
+            code.status = CodeStatus.USED_UP if code.uses >= code.max_uses else CodeStatus.ACTIVE
+        try:
+            with transaction.atomic():
+                code.save()
+        except IntegrityError:
+            raise ValidationError({"code": CODE_TEXT_TAKEN}) from None
+        changed = sorted(name for name, value in before.items() if getattr(code, name) != value)
+        if changed:
+            event_record(
+                tenant=tenant,
+                contract=code.contract,
+                kind=EventKind.CODE_CHANGED,
+                actor=actor,
+                code=code,
+                summary=f"Code {code.shown} changed: {', '.join(name.replace('_', ' ') for name in changed)}.",
+                data={name: str(before[name]) for name in changed},
+            )
+    return code
+
+
+def code_void(*, tenant: Tenant, code: InvitationCode, actor) -> None:
+    with transaction.atomic():
+        if (
+            not InvitationCode.objects.filter(tenant=tenant, pk=code.pk)
+            .exclude(status=CodeStatus.VOID)
+            .update(status=CodeStatus.VOID)
+        ):
+            raise ValidationError(ALREADY_VOID)
+        event_record(
+            tenant=tenant,
+            contract=code.contract,
+            kind=EventKind.CODE_VOIDED,
+            actor=actor,
+            code=code,
+            summary=f"Code {code.shown} voided; it can no longer be used.",
+        )
+
+
+def code_delete(*, tenant: Tenant, code: InvitationCode, actor) -> None:
+    with transaction.atomic():
+        code = InvitationCode.objects.select_for_update().get(tenant=tenant, pk=code.pk)
+        if code.uses or Redemption.objects.filter(tenant=tenant, code=code).exists():
+            raise ValidationError(CODE_IN_USE)
+        event_record(
+            tenant=tenant,
+            contract=code.contract,
+            kind=EventKind.CODE_DELETED,
+            actor=actor,
+            code=code,
+            summary=f"Code {code.shown} deleted (never used).",
+        )
+        code.delete()
+
+
+def code_mark_shown(*, tenant: Tenant, code: InvitationCode, actor) -> None:
+    """The first time a code is opened on its own page its text becomes fixed."""
+    if code.shown_at is None:
+        with transaction.atomic():
+            if InvitationCode.objects.filter(tenant=tenant, pk=code.pk, shown_at__isnull=True).update(
+                shown_at=timezone.now()
+            ):
+                event_record(
+                    tenant=tenant,
+                    contract=code.contract,
+                    kind=EventKind.CODE_SHOWN,
+                    actor=actor,
+                    code=code,
+                    summary=f"Code {code.shown} shown for the first time.",
+                )
+
+
+def codes_mark_downloaded(*, tenant: Tenant, contract: Contract, actor, count: int) -> None:
+    with transaction.atomic():
+        InvitationCode.objects.filter(tenant=tenant, contract=contract, shown_at__isnull=True).update(
+            shown_at=timezone.now()
+        )
+        event_record(
+            tenant=tenant,
+            contract=contract,
+            kind=EventKind.CODES_DOWNLOADED,
+            actor=actor,
+            summary=f"All {count:,} codes downloaded as CSV.",
+        )
+
+
+# Redeeming ----------------------------------------------------------------------------------------
+
+
+def code_check(*, tenant: Tenant, typed: str) -> InvitationCode:
+    """Find the code someone typed on the booking page, or raise ``CodeRefused`` saying why."""
+    from .selectors import code_by_text
+
+    canonical = codes.normalise(typed)
+    if not codes.is_well_formed(canonical) or not 8 <= len(canonical) <= 28:
+        raise CodeRefused(CODE_MISTYPED)
+    code = code_by_text(tenant=tenant, canonical=canonical)
+    if code is None:
+        raise CodeRefused(CODE_UNKNOWN)
+    refuse_unusable(tenant=tenant, code=code)
+    return code
+
+
+def refuse_unusable(*, tenant: Tenant, code: InvitationCode) -> None:
+    zone = tenant.zone
+    status = code.shown_status()
+    if status == ShownStatus.VOID:
+        raise CodeRefused(CODE_VOID)
+    if status == ShownStatus.USED_UP:
+        raise CodeRefused(CODE_USED_UP)
+    if status == ShownStatus.EXPIRED:
+        raise CodeRefused(CODE_EXPIRED.format(date=f"{timezone.localtime(code.valid_until, zone):%-d %B %Y, %H:%M}"))
+    if status == ShownStatus.NOT_YET_VALID:
+        raise CodeRefused(
+            CODE_NOT_YET_VALID.format(date=f"{timezone.localtime(code.valid_from, zone):%-d %B %Y, %H:%M}")
+        )
+    contract = code.contract
+    if contract.status != ContractStatus.ACTIVE or (
+        contract.ends_on and contract.ends_on < timezone.localdate(timezone=zone)
+    ):
+        raise CodeRefused(CODE_CONTRACT_CLOSED)
+    if not code.price.service.is_active:
+        raise CodeRefused(CODE_CONTRACT_CLOSED)
+
+
+def email_allowed(code: InvitationCode, email: str) -> bool:
+    domain = code.restricted_domain.strip().lower().lstrip("@")
+    if not domain:
+        return True
+    at = email.rsplit("@", 1)[-1].lower()
+    return at == domain or at.endswith("." + domain)
+
+
+def code_redeem_and_book(
+    *, tenant: Tenant, code: InvitationCode, service: Service, starts_at: datetime, details: BookingDetails
+) -> Booking:
+    """Use the code once and book the slot, in one transaction, or change nothing.
+
+    Lock order is code, then slot (docs/concurrency.md): the code's use is taken with a conditional
+    UPDATE that only succeeds while it is active, valid and below its max uses.
+    """
+    if not email_allowed(code, details.email):
+        raise CodeRefused(CODE_WRONG_DOMAIN.format(domain=code.restricted_domain.lstrip("@")))
+    now = timezone.now()
+    with transaction.atomic():
+        taken = (
+            InvitationCode.objects.filter(tenant=tenant, pk=code.pk, status=CodeStatus.ACTIVE, uses__lt=F("max_uses"))
+            .exclude(valid_from__gt=now)
+            .exclude(valid_until__lte=now)
+            .update(
+                uses=F("uses") + 1,
+                status=Case(
+                    When(uses__gte=F("max_uses") - 1, then=Value(CodeStatus.USED_UP)), default=Value(CodeStatus.ACTIVE)
+                ),
+                shown_at=Coalesce("shown_at", Value(now)),
+            )
+        )
+        if not taken:
+            code.refresh_from_db()
+            refuse_unusable(tenant=tenant, code=code)
+            raise CodeRefused(CODE_USED_UP)
+        # A full or vanished slot raises BookingError here, which rolls the code's use back too.
+        booking = booking_create(
+            tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=code.price.amount
+        )
+        Redemption.objects.create(tenant=tenant, code=code, booking=booking, email=details.email, redeemed_at=now)
+        event_record(
+            tenant=tenant,
+            contract=code.contract,
+            kind=EventKind.CODE_REDEEMED,
+            code=code,
+            summary=f"Code {code.shown} used by {details.first_name} {details.last_name} for {service.name} "
+            f"on {timezone.localtime(booking.starts_at, tenant.zone):%-d %b %Y %H:%M}.",
+            data={"booking": booking.pk},
+        )
+    return booking
+
+
+def release_for_cancelled_booking(*, tenant: Tenant, booking: Booking, actor) -> None:
+    """A cancelled booking gives its code use back (a void code stays void)."""
+    redemption = (
+        Redemption.objects.filter(tenant=tenant, booking=booking, released_at__isnull=True)
+        .select_related("code__contract")
+        .first()
+    )
+    if redemption is None:
+        return
+    code = redemption.code
+    InvitationCode.objects.filter(tenant=tenant, pk=code.pk, uses__gt=0).update(
+        uses=F("uses") - 1,
+        status=Case(When(status=CodeStatus.USED_UP, then=Value(CodeStatus.ACTIVE)), default=F("status")),
+    )
+    redemption.released_at = timezone.now()
+    redemption.save(update_fields=["released_at"])
+    event_record(
+        tenant=tenant,
+        contract=code.contract,
+        kind=EventKind.CODE_RELEASED,
+        actor=actor,
+        code=code,
+        summary=f"Booking of {booking.full_name} cancelled; code {code.shown} can be used again.",
+    )
+
+
+def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]:
+    redemption = Redemption.objects.filter(tenant=tenant, booking=booking).select_related("code__contract").first()
+    if redemption is None:
+        return []
+    code = redemption.code
+    note = " (use given back)" if redemption.released_at else ""
+    return [("Invitation code", f"{code.shown} — {code.contract.name}{note}")]

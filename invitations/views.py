@@ -1,0 +1,309 @@
+"""Staff pages of invitation codes: the contract's Invitation Codes and Bookings tabs, generating
+codes (with the progress of a batch), one code's page, editing, voiding, deleting, the CSV."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect
+
+from contracts.selectors import contract_get, events_of, participant_get, prices_of
+from contracts.views import contract_page
+from imports.csv_export import stream_csv
+from tenancy.decorators import staff_required
+from tenancy.shortcuts import confirm_page
+from tenancy.urlresolvers import tenant_reverse
+
+from . import codes as code_text
+from . import services
+from .forms import CodeEditForm, CodeFilterForm, GenerateForm, ParticipantCodeForm, attempts_per_hour, guessability
+from .models import BatchStatus, InvitationCode
+from .selectors import (
+    batch_get,
+    code_counts,
+    code_get,
+    codes_for_contract,
+    redemptions_for_contract,
+    redemptions_of_code,
+)
+
+CODES_PER_PAGE = 50
+CSV_HEADER = [
+    "code",
+    "status",
+    "price_code",
+    "service",
+    "amount",
+    "uses",
+    "max_uses",
+    "valid_from",
+    "valid_until",
+    "restricted_domain",
+    "participant_id",
+    "participant_name",
+    "participant_email",
+    "created_at",
+]
+
+
+def _code_url(request, contract, name="invitations:codes", **kwargs):
+    return tenant_reverse(request.tenant, name, contract_id=contract.pk, **kwargs)
+
+
+@staff_required()
+def codes(request, contract_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    prices = prices_of(tenant=request.tenant, contract=contract)
+    filters = CodeFilterForm(request.GET, prices=prices)
+    filters.is_valid()
+    data = filters.cleaned_data
+    price = data.get("price")
+    rows = codes_for_contract(
+        tenant=request.tenant,
+        contract=contract,
+        status=data.get("status", ""),
+        price_id=price.pk if price else None,
+        assigned=data.get("assigned", ""),
+        query=data.get("q", ""),
+    )
+    page = Paginator(rows, CODES_PER_PAGE).get_page(request.GET.get("page"))
+    filtered = any(data.get(name) for name in ("status", "price", "assigned", "q"))
+    return contract_page(
+        request,
+        contract,
+        "codes",
+        "invitations/codes.html",
+        {
+            "filters": filters,
+            "page": page,
+            "filtered": filtered,
+            "counts": code_counts(tenant=request.tenant, contract=contract),
+            "has_prices": prices.exists(),
+        },
+    )
+
+
+@staff_required()
+def code_generate(request, contract_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    prices = prices_of(tenant=request.tenant, contract=contract)
+    if not prices.exists():
+        messages.error(request, "Add a price first: every code carries one.")
+        return redirect(tenant_reverse(request.tenant, "contracts:prices", contract_id=contract.pk))
+    form = GenerateForm(request.POST or None, prices=prices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        batch = services.code_batch_create(
+            tenant=request.tenant,
+            contract=contract,
+            price=data["price"],
+            quantity=data["quantity"],
+            width=data["width"],
+            terms=services.CodeTerms(
+                data["max_uses"], data["valid_from"], data["valid_until"], data["restricted_domain"]
+            ),
+            actor=request.user,
+        )
+        return redirect(_code_url(request, contract, "invitations:batch", batch_id=batch.pk))
+    entered = getattr(form, "cleaned_data", {})
+    width, quantity = entered.get("width"), entered.get("quantity") or 100
+    issued = sum(code_counts(tenant=request.tenant, contract=contract).values())
+    odds = [guessability(w, issued + quantity) for w in range(code_text.MIN_WIDTH, code_text.MAX_WIDTH + 1)]
+    chosen = width or code_text.DEFAULT_WIDTH
+    return contract_page(
+        request,
+        contract,
+        "codes",
+        "invitations/generate.html",
+        {
+            "form": form,
+            "odds": odds,
+            "chosen": next(o for o in odds if o["width"] == chosen),
+            "issued": issued,
+            "attempts_per_hour": attempts_per_hour(),
+        },
+    )
+
+
+@staff_required()
+def batch_detail(request, contract_id, batch_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    batch = batch_get(tenant=request.tenant, contract=contract, batch_id=batch_id)
+    busy = batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING)
+    return contract_page(request, contract, "codes", "invitations/batch.html", {"batch": batch, "busy": busy})
+
+
+@staff_required()
+def code_detail(request, contract_id, code_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    code = code_get(tenant=request.tenant, contract=contract, code_id=code_id)
+    services.code_mark_shown(tenant=request.tenant, code=code, actor=request.user)
+    return contract_page(
+        request,
+        contract,
+        "codes",
+        "invitations/code_detail.html",
+        {
+            "code": code,
+            "events": events_of(tenant=request.tenant, contract=contract, code_id=code.pk)[:100],
+            "redemptions": redemptions_of_code(tenant=request.tenant, code=code),
+        },
+    )
+
+
+@staff_required()
+def code_edit(request, contract_id, code_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    code = code_get(tenant=request.tenant, contract=contract, code_id=code_id)
+    prices = prices_of(tenant=request.tenant, contract=contract)
+    initial = {
+        "code": code.shown,
+        "price": code.price,
+        "participant_id": code.participant_id,
+        "max_uses": code.max_uses,
+        "valid_from": code.valid_from,
+        "valid_until": code.valid_until,
+        "restricted_domain": code.restricted_domain,
+    }
+    form = CodeEditForm(request.POST or None, initial=initial, prices=prices, locked_text=code.text_locked)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        participant_id = data.pop("participant_id")
+        try:
+            participant = (
+                participant_get(tenant=request.tenant, contract=contract, participant_id=participant_id)
+                if participant_id
+                else None
+            )
+        except Http404:
+            form.add_error("participant_id", "No participant with this id in this contract.")
+        else:
+            if code.text_locked:
+                data.pop("code")
+            try:
+                services.code_update(
+                    tenant=request.tenant, code=code, actor=request.user, participant=participant, **data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Code saved.")
+                return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
+    return contract_page(request, contract, "codes", "invitations/code_edit.html", {"code": code, "form": form})
+
+
+@staff_required()
+def code_void(request, contract_id, code_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    code = code_get(tenant=request.tenant, contract=contract, code_id=code_id)
+    back = _code_url(request, contract, "invitations:code", code_id=code.pk)
+    if request.method == "POST":
+        try:
+            services.code_void(tenant=request.tenant, code=code, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Code {code.shown} is void.")
+        return redirect(back)
+    return confirm_page(
+        request,
+        title="Void code",
+        question=f"Void code {code.shown}?",
+        consequence="Nobody can book with it any more. Bookings already made with it stay. This cannot be undone.",
+        confirm_label="Void code",
+        cancel_url=back,
+    )
+
+
+@staff_required()
+def code_delete(request, contract_id, code_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    code = code_get(tenant=request.tenant, contract=contract, code_id=code_id)
+    back = _code_url(request, contract)
+    if request.method == "POST":
+        try:
+            services.code_delete(tenant=request.tenant, code=code, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
+        messages.success(request, f"Code {code.shown} deleted.")
+        return redirect(back)
+    if code.uses or code.redemptions.exists():
+        messages.error(request, services.CODE_IN_USE)
+        return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
+    return confirm_page(
+        request,
+        title="Delete code",
+        question=f"Delete code {code.shown}?",
+        consequence="It was never used. It disappears from the list; the contract's history keeps a line about it.",
+        confirm_label="Delete code",
+        cancel_url=back,
+    )
+
+
+@staff_required()
+def codes_download(request, contract_id):
+    tenant = request.tenant
+    contract = contract_get(tenant=tenant, contract_id=contract_id)
+    rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
+    services.codes_mark_downloaded(tenant=tenant, contract=contract, actor=request.user, count=rows.count())
+
+    def lines():
+        for code in rows.select_related("price__service", "participant").order_by("id").iterator(chunk_size=5000):
+            participant = code.participant
+            yield [
+                code_text.display(code.code, contract.invitation_prefix),
+                code.shown_status_label,
+                code.price.price_code,
+                code.price.service.name,
+                code.price.amount,
+                code.uses,
+                code.max_uses,
+                code.valid_from.isoformat() if code.valid_from else "",
+                code.valid_until.isoformat() if code.valid_until else "",
+                code.restricted_domain,
+                participant.pk if participant else "",
+                participant.full_name if participant else "",
+                participant.email if participant else "",
+                code.created_at.isoformat(),
+            ]
+
+    return stream_csv(tenant=tenant, filename=f"codes-{contract.invitation_prefix}.csv", header=CSV_HEADER, rows=lines)
+
+
+@staff_required()
+def participant_code(request, contract_id, participant_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    participant = participant_get(tenant=request.tenant, contract=contract, participant_id=participant_id)
+    prices = prices_of(tenant=request.tenant, contract=contract)
+    form = ParticipantCodeForm(request.POST or None, prices=prices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            code = services.code_for_participant(
+                tenant=request.tenant,
+                contract=contract,
+                participant=participant,
+                actor=request.user,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Code {code.shown} generated for {participant.full_name}.")
+            return redirect(tenant_reverse(request.tenant, "contracts:participants", contract_id=contract.pk))
+    return contract_page(
+        request,
+        contract,
+        "participants",
+        "invitations/participant_code.html",
+        {"form": form, "participant": participant, "has_prices": prices.exists()},
+    )
+
+
+@staff_required()
+def bookings(request, contract_id):
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    page = Paginator(redemptions_for_contract(tenant=request.tenant, contract=contract), 50).get_page(
+        request.GET.get("page")
+    )
+    return contract_page(request, contract, "bookings", "invitations/bookings.html", {"page": page})
