@@ -17,7 +17,7 @@ from .selectors import import_get, imports_all
 def _job_and_kind(request, job_id):
     job = import_get(tenant=request.tenant, job_id=job_id)
     kind = registry.get(job.kind)
-    kind.target(tenant=request.tenant, params=job.params)  # 404 if what it belongs to is gone
+    job.target = kind.target(tenant=request.tenant, params=job.params)  # 404 if what it belongs to is gone
     return job, kind
 
 
