@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install serve worker beat clean
+.PHONY: run test lint bench install serve worker beat clean
 
 run: install .env  ## set up and run on the embedded default (SQLite, eager tasks, console email)
 	$(BIN)/python manage.py migrate --noinput
@@ -20,6 +20,9 @@ test: install  ## the whole suite, on PostgreSQL (DATABASE_URL, default the loca
 
 lint: install
 	$(BIN)/ruff check .
+
+bench: install  ## timings and memory of the heavy paths, written to docs/benchmarks.md (not a test)
+	$(BIN)/python -m bench
 
 install: $(VENV)/.installed
 

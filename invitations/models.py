@@ -68,7 +68,10 @@ class CodeBatch(TenantOwned):
 
 
 class InvitationCode(TenantOwned):
-    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="codes")
+    # Indexes are chosen for a table of millions of rows: (tenant, code) and (contract, status, id)
+    # lead with the tenant and contract columns, so those foreign keys need no index of their own.
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, db_index=False)
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="codes", db_index=False)
     price = models.ForeignKey("contracts.ContractPrice", on_delete=models.PROTECT, related_name="codes")
     participant = models.ForeignKey(
         "contracts.Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="codes"
@@ -101,11 +104,7 @@ class InvitationCode(TenantOwned):
             models.CheckConstraint(condition=models.Q(uses__lte=models.F("max_uses")), name="code_uses_within_max"),
             models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="code_max_uses_positive"),
         ]
-        indexes = [
-            models.Index(fields=["contract", "status", "id"], name="code_contract_status_idx"),
-            models.Index(fields=["contract", "price", "id"], name="code_contract_price_idx"),
-            models.Index(fields=["contract", "participant"], name="code_contract_participant_idx"),
-        ]
+        indexes = [models.Index(fields=["contract", "status", "id"], name="code_contract_status_idx")]
         ordering = ["-id"]
 
     def __str__(self):
