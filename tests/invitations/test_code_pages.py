@@ -1,0 +1,898 @@
+"""Staff pages of invitation codes: generating in bulk (with the batch's progress), the Invitation
+Codes tab (filters, search, pagination, action menu), one code (shown, edit, void, delete, history)
+and the CSV download."""
+
+import csv
+import html
+import io
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contracts.models import ContractEvent, EventKind
+from invitations import services
+from invitations.forms import SHORT_CODE_CONFIRM
+from invitations.models import BatchStatus, CodeBatch, CodeStatus, InvitationCode
+from invitations.services import (
+    ALREADY_HAS_CODE,
+    ALREADY_VOID,
+    CODE_IN_USE,
+    CODE_TEXT_INVALID,
+    CODE_TEXT_LOCKED,
+    CODE_TEXT_TAKEN,
+    MAX_USES_BELOW_USES,
+    PRICE_LOCKED,
+    code_batch_run,
+)
+from invitations.tasks import resume_code_batches
+
+from ..factories import (
+    BatchFactory,
+    CodeFactory,
+    ContractFactory,
+    ParticipantFactory,
+    PriceFactory,
+    ServiceFactory,
+    open_every_day,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOT_IN_CONTRACT = "No participant with this id in this contract."
+BELOW_TEN_WARNING = "Below 10 characters guessing gets practical"
+CODE = "ACME7KD9QX2MF4"
+SHOWN = "ACME-7KD9Q-X2MF4"
+
+
+# Helpers
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def field_error(response, field: str) -> str:
+    return html.unescape(" ".join(re.findall(rf'<p class="field-error" id="id_{field}_error">(.*?)</p>', text(response))))
+
+
+def listed_ids(response) -> list[int]:
+    return [int(pk) for pk in re.findall(r'href="/t/acme/contracts/\d+/codes/(\d+)/"><code>', response.content.decode())]
+
+
+def codes_url(contract):
+    return f"/t/acme/contracts/{contract.pk}/codes/"
+
+
+def generate_url(contract):
+    return f"{codes_url(contract)}generate/"
+
+
+def code_url(code, action=""):
+    return f"/t/acme/contracts/{code.contract_id}/codes/{code.pk}/{action}"
+
+
+def history_url(contract):
+    return f"/t/acme/contracts/{contract.pk}/history/"
+
+
+def batch_of(contract) -> CodeBatch:
+    return CodeBatch.objects.get(contract=contract)
+
+
+def codes_of(contract):
+    return InvitationCode.objects.filter(contract=contract)
+
+
+@pytest.fixture
+def contract(tenant):
+    return ContractFactory(organisation__tenant=tenant, invitation_prefix="ACME", name="Staff training")
+
+
+@pytest.fixture
+def service(tenant):
+    return open_every_day(ServiceFactory(tenant=tenant, name="Intro session"))
+
+
+@pytest.fixture
+def price(contract, service):
+    return PriceFactory(contract=contract, service=service, price_code="STD", amount=Decimal("25.00"))
+
+
+@pytest.fixture
+def code(price):
+    return CodeFactory(price=price, code=CODE)
+
+
+@pytest.fixture
+def generate(owner_http, contract, price, django_capture_on_commit_callbacks):
+    """POST the Generate Codes form; the batch's task runs after the commit, as in production."""
+
+    def post(**fields):
+        data = {"quantity": 5, "width": 10, "price": price.pk, "max_uses": 1, **fields}
+        with django_capture_on_commit_callbacks(execute=True):
+            return owner_http.post(generate_url(contract), data)
+
+    return post
+
+
+def local(tenant, *args) -> datetime:
+    return datetime(*args).replace(tzinfo=tenant.zone)
+
+
+# Generating codes
+
+
+def test_generating_makes_exactly_the_quantity_asked_with_the_prefix_and_width(generate, contract, price):
+    response = generate(quantity=7, width=12)
+
+    batch = batch_of(contract)
+    assert response.status_code == 302
+    assert response["Location"] == f"{codes_url(contract)}batches/{batch.pk}/"
+    made = list(codes_of(contract).values_list("code", flat=True))
+    assert len(made) == len(set(made)) == 7
+    assert all(code.startswith("ACME") and len(code) == 4 + 12 for code in made)
+    assert batch.status == BatchStatus.DONE and batch.created_count == 7
+
+
+def test_the_batch_page_shows_the_result_and_links_to_the_codes(generate, owner_http, contract, price):
+    response = owner_http.get(generate(quantity=5)["Location"])
+
+    page = text(response)
+    assert "5 codes generated." in page
+    assert f'href="{codes_url(contract)}?price={price.pk}"' in page
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_a_waiting_batch_shows_its_progress_and_refreshes_itself(owner_http, contract, price):
+    batch = BatchFactory(price=price, quantity=40, created_count=10)
+
+    page = text(owner_http.get(f"{codes_url(contract)}batches/{batch.pk}/"))
+
+    assert "Waiting… 10 of 40" in page
+    assert '<progress id="progress" max="100" value="25">' in page
+    assert 'http-equiv="refresh"' in page
+
+
+def test_a_failed_batch_says_why(owner_http, contract, price):
+    batch = BatchFactory(price=price, status=BatchStatus.FAILED, created_count=2, error=services.COULD_NOT_DRAW)
+
+    page = text(owner_http.get(f"{codes_url(contract)}batches/{batch.pk}/"))
+
+    assert f"Generating stopped after 2 codes: {services.COULD_NOT_DRAW}" in page
+
+
+def test_generated_codes_carry_the_chosen_price_uses_validity_and_domain(generate, tenant, contract, price):
+    other_price = PriceFactory(contract=contract, price_code="VIP")
+
+    generate(
+        quantity=3,
+        price=other_price.pk,
+        max_uses=4,
+        valid_from="2030-01-01T09:00",
+        valid_until="2030-06-30T17:30",
+        restricted_domain="@Acme.COM",
+    )
+
+    rows = codes_of(contract)
+    assert rows.count() == 3
+    for code in rows:
+        assert code.price == other_price
+        assert (code.max_uses, code.uses, code.status) == (4, 0, CodeStatus.ACTIVE)
+        assert code.valid_from == local(tenant, 2030, 1, 1, 9, 0)  # typed in the tenant's time zone
+        assert code.valid_until == local(tenant, 2030, 6, 30, 17, 30)
+        assert code.restricted_domain == "acme.com"
+        assert code.participant is None and code.shown_at is None
+
+
+def test_generating_writes_a_history_line_with_who_and_what(generate, owner_http, contract):
+    generate(quantity=6, width=11)
+
+    page = text(owner_http.get(history_url(contract)))
+    assert "6 codes generated at price STD, 11 characters after the prefix." in page
+    assert "Olga Owner" in page
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 100_001])
+def test_a_quantity_outside_1_to_100000_is_refused_beside_the_field(generate, contract, quantity):
+    response = generate(quantity=quantity)
+
+    assert response.status_code == 200
+    assert field_error(response, "quantity")
+    assert not CodeBatch.objects.exists() and not codes_of(contract).exists()
+
+
+def test_the_largest_quantity_is_accepted(owner_http, contract, price):
+    # No on_commit capture: the batch is recorded, its (slow) task never runs in this test.
+    response = owner_http.post(generate_url(contract), {"quantity": 100_000, "width": 10, "price": price.pk, "max_uses": 1})
+
+    assert response.status_code == 302
+    assert batch_of(contract).quantity == 100_000
+
+
+def test_one_code_can_be_generated(generate, contract):
+    generate(quantity=1)
+
+    assert codes_of(contract).count() == 1
+
+
+@pytest.mark.parametrize("width", [5, 21])
+def test_a_width_outside_6_to_20_is_refused_beside_the_field(generate, contract, width):
+    response = generate(width=width, accept_short="on")
+
+    assert field_error(response, "width")
+    assert not CodeBatch.objects.exists()
+
+
+@pytest.mark.parametrize("width", [6, 9])
+def test_a_width_below_10_needs_the_box_ticked_and_says_how_guessable_it_is(generate, contract, width):
+    response = generate(width=width)
+
+    assert field_error(response, "accept_short") == SHORT_CODE_CONFIRM.format(width=10)
+    page = text(response)
+    assert re.search(rf"Codes of <strong>{width}</strong> characters after <code>ACME</code>", page)
+    assert re.search(r"would need\s+<strong>(about [\d.,e+]+ (years|days|hours)|less than an hour)</strong>", page)
+    assert BELOW_TEN_WARNING in page
+    assert not CodeBatch.objects.exists()
+
+
+def test_short_codes_are_made_once_the_box_is_ticked(generate, contract):
+    generate(quantity=4, width=6, accept_short="on")
+
+    assert sorted(len(code) for code in codes_of(contract).values_list("code", flat=True)) == [10] * 4
+
+
+def test_the_form_states_the_guessability_of_the_default_width_without_a_warning(owner_http, contract, price):
+    page = text(owner_http.get(generate_url(contract)))
+
+    assert 'name="width" value="10"' in page
+    assert "Codes of <strong>10</strong> characters" in page
+    assert "carry 50 bits of randomness" in page
+    # 100 new codes, 20 wrong codes an hour: 32**10 / 100 / 20 hours ≈ 64 million years.
+    assert "<strong>about 6.4e+07 years</strong> to hit one" in page
+    assert BELOW_TEN_WARNING not in page
+
+
+def test_running_a_finished_batch_again_makes_no_more_codes(generate, tenant, contract):
+    generate(quantity=5)
+    batch = batch_of(contract)
+
+    code_batch_run(tenant=tenant, batch_id=batch.pk)
+    CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)  # as if the worker died at the end
+    again = code_batch_run(tenant=tenant, batch_id=batch.pk)
+
+    assert codes_of(contract).count() == 5
+    assert again.status == BatchStatus.DONE and again.created_count == 5
+
+
+def test_a_batch_that_stopped_halfway_is_topped_up_to_its_quantity(tenant, contract, price):
+    batch = BatchFactory(price=price, quantity=8, status=BatchStatus.RUNNING)
+    CodeFactory.create_batch(3, price=price, batch=batch)
+
+    code_batch_run(tenant=tenant, batch_id=batch.pk)
+
+    assert codes_of(contract).filter(batch=batch).count() == 8
+
+
+@pytest.mark.xfail(
+    reason="BUG: two overlapping runs of one batch (a task delivered twice, or resume_code_batches re-enqueuing "
+    "a batch still queued/running) each top up to the quantity: the batch ends with twice its codes",
+    strict=True,
+)
+def test_two_overlapping_runs_of_one_batch_make_no_more_than_its_quantity(tenant, contract, price, monkeypatch):
+    batch = BatchFactory(price=price, quantity=4)
+    draw = services.codes.draw
+    second_run = []
+
+    def draw_and_let_another_worker_run(count, width):
+        drawn = draw(count, width)
+        if not second_run:
+            second_run.append(code_batch_run(tenant=tenant, batch_id=batch.pk))
+        return drawn
+
+    monkeypatch.setattr(services.codes, "draw", draw_and_let_another_worker_run)
+    code_batch_run(tenant=tenant, batch_id=batch.pk)
+
+    assert codes_of(contract).filter(batch=batch).count() == 4
+
+
+def test_a_batch_of_2000_codes_works(generate, contract):
+    response = generate(quantity=2_000, width=10)
+
+    made = list(codes_of(contract).values_list("code", flat=True))
+    assert len(made) == len(set(made)) == 2_000
+    assert batch_of(contract).created_count == 2_000
+    assert response.status_code == 302
+
+
+def test_codes_are_unique_in_the_tenant_by_a_database_constraint(tenant, other_tenant, code):
+    other_price = PriceFactory(contract=ContractFactory(organisation__tenant=other_tenant, invitation_prefix="ACME"))
+    CodeFactory(price=other_price, code=CODE)  # another tenant may hold the same text
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=tenant)), code=CODE)
+
+
+def test_a_contract_without_prices_sends_staff_to_add_one(owner_http, contract):
+    response = owner_http.get(generate_url(contract), follow=True)
+
+    assert response.redirect_chain == [(f"/t/acme/contracts/{contract.pk}/prices/", 302)]
+    assert "Add a price first: every code carries one." in text(response)
+
+
+def test_the_price_of_another_contract_cannot_be_chosen(generate, tenant, contract):
+    foreign = PriceFactory(contract=ContractFactory(organisation__tenant=tenant))
+
+    response = generate(price=foreign.pk)
+
+    assert field_error(response, "price")
+    assert not CodeBatch.objects.exists()
+
+
+def test_resume_re_enqueues_a_batch_whose_task_was_lost(contract, price):
+    lost = BatchFactory(price=price, quantity=3, created_at=timezone.now() - timedelta(minutes=30))
+    fresh = BatchFactory(price=price, quantity=2)  # its task is presumably still on its way
+
+    assert resume_code_batches() == 1
+
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == BatchStatus.DONE and codes_of(contract).filter(batch=lost).count() == 3
+    assert fresh.status == BatchStatus.QUEUED and not codes_of(contract).filter(batch=fresh).exists()
+
+
+# The codes list
+
+
+@pytest.fixture
+def every_status(tenant, price):
+    now = timezone.now()
+    return {
+        "active": CodeFactory(price=price),
+        "used_up": CodeFactory(price=price, uses=1, status=CodeStatus.USED_UP),
+        "void": CodeFactory(price=price, status=CodeStatus.VOID),
+        "expired": CodeFactory(price=price, valid_until=now - timedelta(days=1)),
+        "not_yet_valid": CodeFactory(price=price, valid_from=now + timedelta(days=1)),
+    }
+
+
+@pytest.mark.parametrize("status", ["active", "used_up", "void", "expired", "not_yet_valid"])
+def test_the_list_filters_by_status(owner_http, contract, every_status, status):
+    response = owner_http.get(codes_url(contract), {"status": status})
+
+    assert listed_ids(response) == [every_status[status].pk]
+
+
+def test_the_list_counts_codes_by_status(owner_http, contract, every_status):
+    page = text(owner_http.get(codes_url(contract)))
+
+    for status, label in [("active", "Active"), ("used_up", "Used up"), ("not_yet_valid", "Not yet valid")]:
+        assert f'href="?status={status}"><span class="stat-value">1</span><span class="stat-label">{label}' in page
+
+
+def test_the_list_shows_each_codes_status(owner_http, contract, every_status):
+    page = text(owner_http.get(codes_url(contract)))
+
+    for label in ["Active", "Used up", "Void", "Expired", "Not yet valid"]:
+        assert f">{label}</span></td>" in page
+
+
+def test_the_list_filters_by_price(owner_http, contract, price):
+    vip = PriceFactory(contract=contract, price_code="VIP")
+    standard = CodeFactory(price=price)
+    special = CodeFactory(price=vip)
+
+    assert listed_ids(owner_http.get(codes_url(contract), {"price": vip.pk})) == [special.pk]
+    assert listed_ids(owner_http.get(codes_url(contract), {"price": price.pk})) == [standard.pk]
+
+
+def test_the_list_filters_assigned_and_unassigned_codes(owner_http, contract, price):
+    assigned = CodeFactory(price=price, participant=ParticipantFactory(contract=contract))
+    unassigned = CodeFactory(price=price)
+
+    assert listed_ids(owner_http.get(codes_url(contract), {"assigned": "yes"})) == [assigned.pk]
+    assert listed_ids(owner_http.get(codes_url(contract), {"assigned": "no"})) == [unassigned.pk]
+
+
+@pytest.mark.parametrize("query", ["ACME7KD9QX2MF4", "acme-7kd9q-x2mf4", "7kd9q x2", " 9q x2mf ", "x2mf4"])
+def test_a_search_finds_a_code_typed_loosely(owner_http, contract, price, code, query):
+    CodeFactory(price=price, code="ACMEZZZZZZZZZZ")
+
+    assert listed_ids(owner_http.get(codes_url(contract), {"q": query})) == [code.pk]
+
+
+def test_a_search_finds_a_code_by_its_participants_last_name(owner_http, contract, price):
+    ada = ParticipantFactory(contract=contract, first_name="Ada", last_name="Lovelace")
+    found = CodeFactory(price=price, participant=ada)
+    CodeFactory(price=price, participant=ParticipantFactory(contract=contract, first_name="Alan", last_name="Turing"))
+
+    assert listed_ids(owner_http.get(codes_url(contract), {"q": "lovelace"})) == [found.pk]
+
+
+@pytest.mark.xfail(
+    reason="BUG: the codes search matches the participant's last name and email only "
+    "(invitations/selectors.py codes_for_contract), not the first name or the full name shown in the list",
+    strict=True,
+)
+@pytest.mark.parametrize("query", ["Ada", "Ada Lovelace"])
+def test_a_search_finds_a_code_by_its_participants_first_or_full_name(owner_http, contract, price, query):
+    found = CodeFactory(price=price, participant=ParticipantFactory(contract=contract, first_name="Ada", last_name="Lovelace"))
+    CodeFactory(price=price, participant=ParticipantFactory(contract=contract, first_name="Alan", last_name="Turing"))
+
+    assert listed_ids(owner_http.get(codes_url(contract), {"q": query})) == [found.pk]
+
+
+def test_the_list_shows_50_codes_per_page(owner_http, contract, price):
+    made = CodeFactory.create_batch(60, price=price)
+    newest_first = [code.pk for code in reversed(made)]
+
+    first = owner_http.get(codes_url(contract))
+    second = owner_http.get(codes_url(contract), {"page": 2, "price": price.pk})
+
+    assert listed_ids(first) == newest_first[:50]
+    assert listed_ids(second) == newest_first[50:]
+    assert "Page 2 of 2 · 60 in all" in text(second)
+    assert 'rel="prev"' in second.content.decode()
+
+
+def test_the_list_shows_only_this_contracts_codes(owner_http, tenant, other_tenant, contract, code):
+    CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=tenant)))
+    CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=other_tenant, invitation_prefix="ACME")))
+
+    assert listed_ids(owner_http.get(codes_url(contract))) == [code.pk]
+
+
+def test_no_codes_yet_invites_to_generate_some(owner_http, contract, price):
+    page = text(owner_http.get(codes_url(contract)))
+
+    assert "No codes yet" in page
+    assert f'<a class="button" href="{generate_url(contract)}">Generate Codes</a></p>' in page
+
+
+def test_no_codes_and_no_price_invites_to_add_a_price(owner_http, contract):
+    page = text(owner_http.get(codes_url(contract)))
+
+    assert "Every code carries a price: add one first." in page
+    assert f'href="/t/acme/contracts/{contract.pk}/prices/new/">Add a price' in page
+
+
+def test_filters_that_match_nothing_say_so_and_offer_all_codes(owner_http, contract, code):
+    page = text(owner_http.get(codes_url(contract), {"status": "void"}))
+
+    assert "No codes match these filters" in page and "No codes yet" not in page
+    assert "Show all codes" in page
+
+
+def test_the_list_takes_the_same_number_of_queries_for_3_or_60_codes(owner_http, contract, price):
+    def some_codes(n):
+        for i in range(n):
+            participant = ParticipantFactory(contract=contract) if i % 2 else None
+            CodeFactory(price=price, participant=participant, uses=i % 3 and 1, max_uses=2)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            response = owner_http.get(codes_url(contract))
+        assert response.status_code == 200
+        return len(captured)
+
+    some_codes(3)
+    owner_http.get(codes_url(contract))  # warm up (session, caches)
+    few = queries()
+    some_codes(57)
+    many = queries()
+
+    assert len(listed_ids(owner_http.get(codes_url(contract)))) == 50
+    assert few == many
+
+
+def test_the_action_menu_of_an_unused_code_opens_views_edits_and_deletes(owner_http, contract, code):
+    page = owner_http.get(codes_url(contract)).content.decode()
+
+    assert f'<a href="/t/acme/book/?code={SHOWN}">Open Product</a>' in page
+    assert f'<a href="{code_url(code)}">View</a>' in page
+    assert f'<a href="{code_url(code, "edit/")}">Edit</a>' in page
+    assert f'href="{code_url(code, "delete/")}">Delete</a>' in page
+    assert code_url(code, "void/") not in page
+
+
+def test_a_used_code_offers_void_instead_of_delete(owner_http, contract, price):
+    used = CodeFactory(price=price, uses=1, max_uses=2)
+
+    page = owner_http.get(codes_url(contract)).content.decode()
+
+    assert f'href="{code_url(used, "void/")}">Void</a>' in page
+    assert code_url(used, "delete/") not in page
+
+
+def test_a_void_used_code_offers_neither_void_nor_delete(owner_http, contract, price):
+    void = CodeFactory(price=price, uses=1, status=CodeStatus.VOID)
+
+    page = owner_http.get(codes_url(contract)).content.decode()
+
+    assert code_url(void, "void/") not in page and code_url(void, "delete/") not in page
+
+
+def test_the_open_product_link_fills_in_the_code_on_the_booking_page(client, code):
+    page = text(client.get("/t/acme/book/", {"code": SHOWN}))
+
+    assert f'value="{SHOWN}"' in page
+
+
+# One code
+
+
+def test_viewing_a_code_the_first_time_fixes_its_text_and_writes_a_history_line(owner_http, code):
+    response = owner_http.get(code_url(code))
+    owner_http.get(code_url(code))
+
+    code.refresh_from_db()
+    assert response.status_code == 200
+    assert code.shown_at is not None and code.text_locked
+    shown = ContractEvent.objects.filter(code_id=code.pk, kind=EventKind.CODE_SHOWN)
+    assert shown.count() == 1 and shown.get().actor.email == "owner@acme.example"
+    page = text(owner_http.get(code_url(code)))
+    assert f"Code {SHOWN} shown for the first time." in page and "Olga Owner" in page
+
+
+def test_the_code_page_shows_price_uses_validity_and_participant(owner_http, tenant, contract, price):
+    ada = ParticipantFactory(contract=contract, first_name="Ada", last_name="Lovelace", email="ada@acme.example")
+    code = CodeFactory(
+        price=price,
+        code=CODE,
+        participant=ada,
+        max_uses=3,
+        uses=1,
+        valid_until=local(tenant, 2031, 3, 1, 12, 0),
+        restricted_domain="acme.example",
+    )
+
+    page = text(owner_http.get(code_url(code)))
+
+    assert SHOWN in page
+    assert "STD</code> Intro session, 25.00 EUR" in page
+    assert "1 of 3" in page
+    assert "any time – 1 Mar 2031, 12:00" in page  # in the tenant's time zone
+    assert "email addresses at acme.example" in page
+    assert f"Ada Lovelace <small class=\"muted\">id {ada.pk}, ada@acme.example" in page
+
+
+def test_another_contracts_or_tenants_code_is_not_found(owner_http, tenant, other_tenant, contract):
+    elsewhere = CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=other_tenant)))
+    sibling = CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=tenant)))
+
+    assert owner_http.get(f"{codes_url(contract)}{elsewhere.pk}/").status_code == 404
+    assert owner_http.get(f"{codes_url(contract)}{sibling.pk}/").status_code == 404
+    assert owner_http.post(f"{codes_url(contract)}{sibling.pk}/void/").status_code == 404
+    sibling.refresh_from_db()
+    assert sibling.status == CodeStatus.ACTIVE and sibling.shown_at is None
+
+
+def edit_data(code, **overrides):
+    return {
+        "code": code.shown,
+        "price": code.price_id,
+        "participant_id": code.participant_id or "",
+        "max_uses": code.max_uses,
+        "valid_from": "",
+        "valid_until": "",
+        "restricted_domain": code.restricted_domain,
+        **overrides,
+    }
+
+
+def test_a_never_shown_codes_text_can_be_changed_as_typed(owner_http, code):
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, code="acme-zzzzz-77777"))
+
+    code.refresh_from_db()
+    assert response.status_code == 302 and response["Location"] == code_url(code)
+    assert code.code == "ACMEZZZZZ77777"
+
+
+def test_opening_the_edit_page_does_not_fix_the_text(owner_http, code):
+    page = text(owner_http.get(code_url(code, "edit/")))
+
+    code.refresh_from_db()
+    assert code.shown_at is None
+    assert 'name="code"' in page and "disabled" not in re.search(r"<input[^>]*name=\"code\"[^>]*>", page)[0]
+
+
+@pytest.mark.parametrize("typed", ["ACME-UUUUU-77777", "ACME!7KD9Q", "A7K9"])
+def test_a_malformed_code_text_is_refused(owner_http, code, typed):
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, code=typed))
+
+    code.refresh_from_db()
+    assert field_error(response, "code") == CODE_TEXT_INVALID
+    assert code.code == CODE
+
+
+def test_a_code_text_already_taken_in_the_tenant_is_refused(owner_http, price, code):
+    CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=price.tenant)), code="QQQQ12345678")
+
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, code="qqqq-12345-678"))
+
+    code.refresh_from_db()
+    assert field_error(response, "code") == CODE_TEXT_TAKEN
+    assert code.code == CODE
+
+
+@pytest.mark.xfail(
+    reason="BUG: code_update accepts any text of 6 to 40 symbols, but code_check (the booking page) refuses "
+    "texts shorter than 8 or longer than 28 as mistyped: staff can save a code nobody can book with",
+    strict=True,
+)
+@pytest.mark.parametrize("typed", ["7KD9QX", "ACME" + "7" * 30])
+def test_a_code_text_staff_can_save_can_be_booked_with(owner_http, client, code, typed):
+    owner_http.post(code_url(code, "edit/"), edit_data(code, code=typed))
+    code.refresh_from_db()
+
+    saved = code.code == typed
+    bookable = client.post("/t/acme/book/", {"code": typed}).status_code == 302
+    assert bookable or not saved
+
+
+def test_after_the_code_was_shown_its_text_is_fixed(owner_http, code):
+    owner_http.get(code_url(code))
+
+    form = text(owner_http.get(code_url(code, "edit/")))
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, code="ACMEZZZZZ77777", max_uses=2))
+
+    code.refresh_from_db()
+    assert "Fixed: the code was already shown, sent or used." in form
+    assert "disabled" in re.search(r"<input[^>]*name=\"code\"[^>]*>", form)[0]
+    assert code.code == CODE and code.max_uses == 2
+    assert response.status_code == 302
+
+
+def test_changing_the_text_of_a_shown_code_is_refused_by_the_service(tenant, owner, code):
+    services.code_mark_shown(tenant=tenant, code=code, actor=owner)
+
+    with pytest.raises(ValidationError) as refused:
+        services.code_update(tenant=tenant, code=code, actor=owner, max_uses=1)
+
+    assert refused.value.message_dict == {"code": [CODE_TEXT_LOCKED]}
+    code.refresh_from_db()
+    assert code.code == CODE
+
+
+@pytest.mark.xfail(
+    reason="BUG: an edit page opened before the code was shown posts a new text after it was shown; the view "
+    "disables the field, drops the posted text silently and says 'Code saved.' instead of CODE_TEXT_LOCKED",
+    strict=True,
+)
+def test_a_new_text_posted_from_an_edit_page_opened_before_the_code_was_shown_is_refused(owner_http, staff_http, code):
+    owner_http.get(code_url(code, "edit/"))
+    staff_http.get(code_url(code))  # meanwhile a colleague opens the code: its text is now fixed
+
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, code="ACMEZZZZZ77777"))
+
+    assert CODE_TEXT_LOCKED in text(response)
+
+
+def test_a_used_codes_text_is_fixed(tenant, owner, price):
+    used = CodeFactory(price=price, uses=1, max_uses=2)
+
+    with pytest.raises(ValidationError, match=re.escape(CODE_TEXT_LOCKED)):
+        services.code_update(tenant=tenant, code=used, actor=owner, code="ACMEZZZZZ77777")
+
+
+def test_max_uses_below_the_uses_so_far_is_refused(owner_http, price):
+    used = CodeFactory(price=price, uses=2, max_uses=3)
+
+    response = owner_http.post(code_url(used, "edit/"), edit_data(used, max_uses=1))
+
+    used.refresh_from_db()
+    assert field_error(response, "max_uses") == MAX_USES_BELOW_USES.format(uses=2)
+    assert used.max_uses == 3
+
+
+def test_raising_max_uses_of_a_used_up_code_makes_it_active_again(owner_http, price):
+    used = CodeFactory(price=price, uses=1, max_uses=1, status=CodeStatus.USED_UP)
+
+    owner_http.post(code_url(used, "edit/"), edit_data(used, max_uses=2))
+
+    used.refresh_from_db()
+    assert (used.max_uses, used.status) == (2, CodeStatus.ACTIVE)
+
+
+def test_the_price_of_a_used_code_cannot_change(owner_http, contract, price):
+    used = CodeFactory(price=price, uses=1, max_uses=2)
+    vip = PriceFactory(contract=contract, price_code="VIP")
+
+    response = owner_http.post(code_url(used, "edit/"), edit_data(used, price=vip.pk))
+
+    used.refresh_from_db()
+    assert field_error(response, "price") == PRICE_LOCKED
+    assert used.price == price
+
+
+def test_the_price_of_an_unused_code_can_change(owner_http, contract, code):
+    vip = PriceFactory(contract=contract, price_code="VIP")
+
+    owner_http.post(code_url(code, "edit/"), edit_data(code, price=vip.pk))
+
+    code.refresh_from_db()
+    assert code.price == vip
+
+
+def test_a_code_can_be_assigned_to_a_participant_of_its_contract(owner_http, contract, code):
+    ada = ParticipantFactory(contract=contract)
+
+    owner_http.post(code_url(code, "edit/"), edit_data(code, participant_id=ada.pk))
+
+    code.refresh_from_db()
+    assert code.participant == ada
+
+
+def test_a_participant_of_another_contract_is_refused_beside_the_field(owner_http, tenant, other_tenant, code):
+    for stranger in [
+        ParticipantFactory(contract=ContractFactory(organisation__tenant=tenant)),
+        ParticipantFactory(contract=ContractFactory(organisation__tenant=other_tenant)),
+    ]:
+        response = owner_http.post(code_url(code, "edit/"), edit_data(code, participant_id=stranger.pk))
+
+        assert response.status_code == 200
+        assert field_error(response, "participant_id") == NOT_IN_CONTRACT
+    code.refresh_from_db()
+    assert code.participant is None
+
+
+@pytest.mark.xfail(
+    reason="BUG: assigning a participant who already has a live code at this price hits the partial unique index, "
+    "and code_update reports every IntegrityError as CODE_TEXT_TAKEN ('Another code already has this text.')",
+    strict=True,
+)
+def test_assigning_a_participant_who_already_has_a_code_at_this_price_says_so(owner_http, contract, price, code):
+    ada = ParticipantFactory(contract=contract, first_name="Ada", last_name="Lovelace")
+    CodeFactory(price=price, participant=ada)
+
+    response = owner_http.post(code_url(code, "edit/"), edit_data(code, participant_id=ada.pk))
+
+    page = text(response)
+    assert CODE_TEXT_TAKEN not in page
+    assert ALREADY_HAS_CODE.format(name="Ada Lovelace", price="STD") in page
+
+
+def test_every_change_writes_a_history_line_with_who_and_what(owner_http, contract, code):
+    owner_http.post(code_url(code, "edit/"), edit_data(code, max_uses=5, restricted_domain="acme.example"))
+
+    line = f"Code {SHOWN} changed: max uses, restricted domain."
+    event = ContractEvent.objects.get(code_id=code.pk, kind=EventKind.CODE_CHANGED)
+    assert event.summary == line and event.actor.get_full_name() == "Olga Owner"
+    assert event.data == {"max_uses": "1", "restricted_domain": ""}
+    for url in [code_url(code), history_url(contract)]:
+        page = text(owner_http.get(url))
+        assert line in page and "Olga Owner" in page
+
+
+def test_saving_without_changes_writes_no_history_line(owner_http, code):
+    owner_http.post(code_url(code, "edit/"), edit_data(code))
+
+    assert not ContractEvent.objects.filter(code_id=code.pk, kind=EventKind.CODE_CHANGED).exists()
+
+
+def test_an_unused_code_is_deleted_after_a_confirmation(owner_http, contract, code):
+    question = text(owner_http.get(code_url(code, "delete/")))
+    response = owner_http.post(code_url(code, "delete/"), follow=True)
+
+    assert f"Delete code {SHOWN}?" in question
+    assert not InvitationCode.objects.filter(pk=code.pk).exists()
+    assert f"Code {SHOWN} deleted." in text(response)
+    assert f"Code {SHOWN} deleted (never used)." in text(owner_http.get(history_url(contract)))
+
+
+def test_a_used_code_cannot_be_deleted(owner_http, price):
+    used = CodeFactory(price=price, uses=1, max_uses=2)
+
+    asked = owner_http.get(code_url(used, "delete/"), follow=True)
+    posted = owner_http.post(code_url(used, "delete/"), follow=True)
+
+    assert asked.redirect_chain == [(code_url(used), 302)] and CODE_IN_USE in text(asked)
+    assert posted.redirect_chain == [(code_url(used), 302)] and CODE_IN_USE in text(posted)
+    assert InvitationCode.objects.filter(pk=used.pk).exists()
+
+
+def test_the_code_page_offers_delete_while_unused_and_void_once_used(owner_http, price, code):
+    used = CodeFactory(price=price, uses=1, max_uses=2)
+
+    unused_page = owner_http.get(code_url(code)).content.decode()
+    used_page = owner_http.get(code_url(used)).content.decode()
+
+    assert code_url(code, "delete/") in unused_page and code_url(code, "void/") not in unused_page
+    assert code_url(used, "void/") in used_page and code_url(used, "delete/") not in used_page
+
+
+def test_a_code_is_voided_once(owner_http, contract, code):
+    first = owner_http.post(code_url(code, "void/"), follow=True)
+    second = owner_http.post(code_url(code, "void/"), follow=True)
+
+    code.refresh_from_db()
+    assert code.status == CodeStatus.VOID
+    assert f"Code {SHOWN} is void." in text(first)
+    assert ALREADY_VOID in text(second)
+    assert ContractEvent.objects.filter(code_id=code.pk, kind=EventKind.CODE_VOIDED).count() == 1
+    assert f"Code {SHOWN} voided; it can no longer be used." in text(owner_http.get(history_url(contract)))
+
+
+def test_voiding_asks_for_a_confirmation_first(owner_http, code):
+    page = text(owner_http.get(code_url(code, "void/")))
+
+    code.refresh_from_db()
+    assert f"Void code {SHOWN}?" in page and code.status == CodeStatus.ACTIVE
+
+
+# The CSV download
+
+
+def download(http, contract):
+    response = http.get(f"{codes_url(contract)}download/")
+    assert response.status_code == 200 and response.streaming
+    content = b"".join(response.streaming_content).decode("utf-8")
+    return response, content
+
+
+def test_the_download_is_a_streamed_csv_with_a_bom_and_one_row_per_code(owner_http, contract, price, every_status):
+    ada = ParticipantFactory(contract=contract, first_name="Ada", last_name="Lovelace", email="ada@acme.example")
+    assigned = CodeFactory(price=price, code=CODE, participant=ada, max_uses=2)
+
+    response, content = download(owner_http, contract)
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="codes-ACME.csv"'
+    assert content.startswith("\ufeffcode,status,price_code,")
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(content.removeprefix("\ufeff")))}
+    assert len(rows) == 6
+    assert {k: rows[SHOWN][k] for k in ["status", "price_code", "service", "amount", "uses", "max_uses"]} == {
+        "status": "Active",
+        "price_code": "STD",
+        "service": "Intro session",
+        "amount": "25.00",
+        "uses": "0",
+        "max_uses": "2",
+    }
+    assert (rows[SHOWN]["participant_id"], rows[SHOWN]["participant_name"]) == (str(ada.pk), "Ada Lovelace")
+    assert rows[SHOWN]["participant_email"] == "ada@acme.example"
+    assert sorted(row["status"] for row in rows.values()) == sorted(
+        ["Active", "Active", "Used up", "Void", "Expired", "Not yet valid"]
+    )
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_get_a_leading_apostrophe(owner_http, contract, price):
+    plus = ParticipantFactory(contract=contract, first_name="+Bob", last_name="Smith", email="")
+    CodeFactory(price=price, code="ACME1111111111", restricted_domain="=HYPERLINK(evil.example)")
+    CodeFactory(price=price, code="ACME2222222222", participant=plus)
+
+    _, content = download(owner_http, contract)
+
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(content.removeprefix("\ufeff")))}
+    assert rows["ACME-11111-11111"]["restricted_domain"] == "'=HYPERLINK(evil.example)"
+    assert rows["ACME-22222-22222"]["participant_name"] == "'+Bob Smith"
+
+
+def test_downloading_fixes_every_codes_text_and_writes_a_history_line(owner_http, contract, price, code):
+    CodeFactory.create_batch(2, price=price)
+
+    download(owner_http, contract)
+
+    assert not codes_of(contract).filter(shown_at__isnull=True).exists()
+    code.refresh_from_db()
+    assert code.text_locked
+    event = ContractEvent.objects.get(contract=contract, kind=EventKind.CODES_DOWNLOADED)
+    assert event.summary == "All 3 codes downloaded as CSV." and event.actor.get_full_name() == "Olga Owner"
+    assert "All 3 codes downloaded as CSV." in text(owner_http.get(history_url(contract)))
+
+
+def test_the_download_holds_only_this_contracts_codes(owner_http, tenant, other_tenant, contract, code):
+    CodeFactory(price=PriceFactory(contract=ContractFactory(organisation__tenant=tenant)), code="PXYZ1234567890")
+    CodeFactory(
+        price=PriceFactory(contract=ContractFactory(organisation__tenant=other_tenant, invitation_prefix="ACME")),
+        code="ACME9999999999",
+    )
+
+    _, content = download(owner_http, contract)
+
+    assert SHOWN in content and "PXYZ" not in content and "ACME-99999" not in content
