@@ -72,8 +72,11 @@ def main() -> None:
         runs = [run_once(name) for _ in range(args.repeat)]
         results[name] = runs
         times = [r["seconds"] for r in runs]
-        print(f"{name}: median {statistics.median(times):.2f}s  min {min(times):.2f}s  max {max(times):.2f}s  "
-              f"peak {max(r['peak_mb'] for r in runs):.0f} MB  ok={all(r['ok'] for r in runs)}", flush=True)
+        print(
+            f"{name}: median {statistics.median(times):.2f}s  min {min(times):.2f}s  max {max(times):.2f}s  "
+            f"peak {max(r['peak_mb'] for r in runs):.0f} MB  ok={all(r['ok'] for r in runs)}",
+            flush=True,
+        )
     write_report(results, args.repeat)
 
 
@@ -100,8 +103,10 @@ def write_report(results: dict, repeat: int) -> None:
             target = f"≤ {seconds:g} s, ≤ {megabytes} MB: {'met' if met else 'MISSED'}"
         extra = ""
         if "validate_seconds" in runs[0]:
-            extra = (f" (validate {statistics.median(r['validate_seconds'] for r in runs):.2f} s, "
-                     f"commit {statistics.median(r['commit_seconds'] for r in runs):.2f} s)")
+            extra = (
+                f" (validate {statistics.median(r['validate_seconds'] for r in runs):.2f} s, "
+                f"commit {statistics.median(r['commit_seconds'] for r in runs):.2f} s)"
+            )
         lines.append(
             f"| {LABELS.get(name, name)} | {median:.2f} s{extra} | {times[0]:.2f} s | {times[-1]:.2f} s | "
             f"{max(r['peak_mb'] for r in runs):.0f} MB | {'yes' if all(r['ok'] for r in runs) else 'NO'} | {ratio} | {target} |"

@@ -64,7 +64,9 @@ def codes_copy_reference(quantity: int = 100_000) -> dict:
     bodies = codes.draw(quantity, 10)
     buffer = io.StringIO()
     for body in bodies:
-        buffer.write(f"{tenant.pk}\t{contract.pk}\t{price.pk}\t{contract.invitation_prefix}{body}\t1\t0\tactive\t\\N\t\\N\t\t2026-01-01 00:00:00+00\n")
+        buffer.write(
+            f"{tenant.pk}\t{contract.pk}\t{price.pk}\t{contract.invitation_prefix}{body}\t1\t0\tactive\t\\N\t\\N\t\t2026-01-01 00:00:00+00\n"
+        )
     data = buffer.getvalue()
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -92,8 +94,13 @@ def participants_20k(rows: int = 20_000) -> dict:
     with isolated_scope(tenant=tenant):
         # The job row as the upload page writes it; the timed parts are what the worker does.
         job = ImportJob.objects.create(
-            tenant=tenant, kind="contracts.participants", params={"contract": contract.pk},
-            original_name="bench.csv", content=content, size=len(content), created_by=actor,
+            tenant=tenant,
+            kind="contracts.participants",
+            params={"contract": contract.pk},
+            original_name="bench.csv",
+            content=content,
+            size=len(content),
+            created_by=actor,
         )
         started = time.perf_counter()
         job = import_validate(tenant=tenant, job_id=job.pk)
@@ -104,20 +111,30 @@ def participants_20k(rows: int = 20_000) -> dict:
         job = import_commit(tenant=tenant, job_id=job.pk, actor=actor)
         commit_seconds = time.perf_counter() - started
         ok = (
-            valid and job.status == ImportStatus.COMMITTED
+            valid
+            and job.status == ImportStatus.COMMITTED
             and Participant.objects.filter(tenant=tenant, contract=contract).count() == rows
-            and InvitationCode.objects.filter(tenant=tenant, contract=contract, participant__isnull=False).count() == rows
+            and InvitationCode.objects.filter(tenant=tenant, contract=contract, participant__isnull=False).count()
+            == rows
         )
-    return {"seconds": validate_seconds + commit_seconds, "validate_seconds": validate_seconds,
-            "commit_seconds": commit_seconds, "peak_mb": peak_rss_mb(), "ok": ok, "rows": rows}
+    return {
+        "seconds": validate_seconds + commit_seconds,
+        "validate_seconds": validate_seconds,
+        "commit_seconds": commit_seconds,
+        "peak_mb": peak_rss_mb(),
+        "ok": ok,
+        "rows": rows,
+    }
 
 
 def participants_copy_reference(rows: int = 20_000) -> dict:
     tenant, actor, contract, price = _setup("pcopy")
     buffer = io.StringIO()
     for n in range(rows):
-        buffer.write(f"{tenant.pk}\t{contract.pk}\tFirst{n}\tLast{n}\tperson{n}@bench.example\t+31 6 {n}\t1990-01-01\t"
-                     "2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\n")
+        buffer.write(
+            f"{tenant.pk}\t{contract.pk}\tFirst{n}\tLast{n}\tperson{n}@bench.example\t+31 6 {n}\t1990-01-01\t"
+            "2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\n"
+        )
     data = buffer.getvalue()
     started = time.perf_counter()
     with connection.cursor() as cursor:

@@ -136,6 +136,7 @@ def _read(*, tenant, contract, rows) -> Reading:
     email_owner = {p.email.lower(): p.pk for p in existing.values() if p.email}
     first_row_of: dict[tuple, int] = {}
     details_of: dict[tuple, tuple] = {}
+    claimed: dict[str, tuple] = {}  # email -> (identity, row) of the first row in the file using it
     for row in rows:
         number, before = row["_row"], len(reading.problems)
         problem = _reporter(reading, number)
@@ -144,14 +145,19 @@ def _read(*, tenant, contract, rows) -> Reading:
         if len(reading.problems) > before:
             continue
         email = values["email"]
+        owner = email_owner.get(email) if email else None
+        if participant_id is None and owner:
+            participant_id = owner  # a row without an id is matched to the participant with its email
+        if owner and owner != participant_id:
+            problem("email", f"Participant {owner} of this contract already has this email address.")
+            continue
         identity = (
             ("id", participant_id)
             if participant_id
             else ("new", email or (values["first_name"].lower(), values["last_name"].lower(), values["date_of_birth"]))
         )
-        owner = email_owner.get(email) if email else None
-        if owner and owner != participant_id:
-            problem("email", f"Participant {owner} of this contract already has this email address.")
+        if email and claimed.setdefault(email, (identity, number))[0] != identity:
+            problem("email", f"Row {claimed[email][1]} gives this email address to another participant.")
             continue
         details = tuple(values[k] for k in ("first_name", "last_name", "email", "phone", "date_of_birth"))
         price = prices.get(values["price_code"])
@@ -217,7 +223,7 @@ def _participant_id(row, existing, problem) -> int | None:
     text = _cell(row, "participant_id")
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         problem("participant_id", f"“{text}” is not a participant id. Leave it empty for a new participant.")
         return None
     if int(text) not in existing:

@@ -54,7 +54,12 @@ def organisation_save(*, tenant: Tenant, organisation: Organisation | None = Non
 
 def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract: Contract | None = None, **fields):
     creating = contract is None
-    contract = contract or Contract(tenant=tenant, organisation=organisation)
+    # The stored row, not the caller's object: a bound form may already have changed that one.
+    contract = (
+        Contract(tenant=tenant, organisation=organisation)
+        if creating
+        else Contract.objects.get(tenant=tenant, pk=contract.pk)
+    )
     fields["invitation_prefix"] = fields.get("invitation_prefix", contract.invitation_prefix).upper()
     if not creating and fields["invitation_prefix"] != contract.invitation_prefix and _has_codes(contract):
         raise ValidationError({"invitation_prefix": PREFIX_LOCKED})

@@ -10,6 +10,7 @@ from imports.csv_export import stream_csv
 from imports.selectors import imports_of
 from imports.services import import_start
 from invitations.selectors import codes_of_participants
+from invitations.services import codes_mark_downloaded
 from tenancy.decorators import staff_required
 from tenancy.models import Role
 from tenancy.shortcuts import confirm_page
@@ -252,6 +253,9 @@ def _participant_form(request, contract, participant):
 def participants_download(request, contract_id):
     contract = contract_get(tenant=request.tenant, contract_id=contract_id)
     tenant = request.tenant
+    codes_mark_downloaded(
+        tenant=tenant, contract=contract, actor=request.user, what="Participants list", participants_only=True
+    )
     return stream_csv(
         tenant=tenant,
         filename=f"participants-{contract.invitation_prefix}.csv",

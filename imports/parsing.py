@@ -72,6 +72,7 @@ def parse_csv(content: bytes, *, columns: tuple[str, ...], required: tuple[str, 
     problems += _header_problems(header, columns, required)
     if problems:
         return ParsedFile([], problems)
+    unnamed = [i for i, name in enumerate(header) if not name]  # e.g. a trailing delimiter
     rows: list[dict] = []
     row_number = 1
     try:
@@ -93,7 +94,10 @@ def parse_csv(content: bytes, *, columns: tuple[str, ...], required: tuple[str, 
                     )
                 )
                 continue
-            row = {name: _unneutralise(cell.strip()) for name, cell in zip(header, cells, strict=True)}
+            if any(cells[i].strip() for i in unnamed):
+                problems.append(Problem(row_number, None, "This row has a value in a column without a header name."))
+                continue
+            row = {name: _unneutralise(cell.strip()) for name, cell in zip(header, cells, strict=True) if name}
             row["_row"] = row_number
             rows.append(row)
     except csv.Error as exc:
@@ -108,8 +112,8 @@ def _header_problems(header: list[str], columns: tuple[str, ...], required: tupl
     seen = set()
     for name in header:
         if not name:
-            problems.append(Problem(1, None, "A column has no name in the header row."))
-        elif name in seen:
+            continue  # ignored, as long as no row puts a value under it
+        if name in seen:
             problems.append(Problem(1, name, "This column appears twice."))
         elif name not in columns:
             problems.append(Problem(1, name, f"Unknown column. Expected columns: {', '.join(columns)}."))

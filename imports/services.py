@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from tenancy.models import Tenant
@@ -18,7 +19,9 @@ from .parsing import parse_csv
 logger = logging.getLogger(__name__)
 
 MAX_PROBLEMS_KEPT = 1000
-FILE_TOO_LARGE = "The file is larger than {limit} MB. Split it into smaller files."
+FILE_TOO_LARGE = "The file is larger than {limit}. Split it into smaller files."
+CHECK_FAILED = "The file could not be checked ({error}). Nothing was changed; tell us if this keeps happening."
+COMMIT_FAILED = "The import stopped and changed nothing ({error}). You can upload the file again."
 FILE_EMPTY = "The file is empty."
 NOT_READY = "This file is not ready to import: {status}."
 ALREADY_COMMITTING = "This file is already being imported; it is imported once."
@@ -29,7 +32,7 @@ def import_start(*, tenant: Tenant, kind: str, params: dict, upload, actor) -> I
     from .tasks import validate_import
 
     if upload.size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError({"file": FILE_TOO_LARGE.format(limit=settings.IMPORT_MAX_BYTES // (1024 * 1024))})
+        raise ValidationError({"file": FILE_TOO_LARGE.format(limit=filesizeformat(settings.IMPORT_MAX_BYTES))})
     content = upload.read(settings.IMPORT_MAX_BYTES + 1)
     if not content:
         raise ValidationError({"file": FILE_EMPTY})
@@ -53,6 +56,18 @@ def _parse(job: ImportJob, kind: registry.ImportKind):
     )
 
 
+def _check(job: ImportJob, kind: registry.ImportKind, tenant: Tenant) -> tuple[list, dict, list]:
+    """Every problem of the file: those of reading it, and those of its readable rows."""
+    parsed = _parse(job, kind)
+    problems, plan = list(parsed.problems), {}
+    if parsed.rows:
+        checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
+        problems += checked.problems
+        plan = checked.plan
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return problems, plan, parsed.rows
+
+
 def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
     """Check every row without writing anything; store the problems, or the plan of a clean file."""
     jobs = ImportJob.objects.filter(tenant=tenant, pk=job_id)
@@ -60,21 +75,23 @@ def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
     if job is None:
         return jobs.get()
     kind = registry.get(job.kind)
-    parsed = _parse(job, kind)
-    jobs.update(progress=30, total_rows=len(parsed.rows))
-    problems = list(parsed.problems)
-    plan = {}
-    if not problems:
-        checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
-        problems, plan = checked.problems, checked.plan
-    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    try:
+        problems, plan, rows = _check(job, kind, tenant)
+    except Exception as exc:  # a file that trips the checker must end visibly, not stay "Checking"
+        logger.exception("Import %s could not be checked.", job_id)
+        jobs.filter(status=ImportStatus.VALIDATING).update(
+            status=ImportStatus.FAILED, failure=CHECK_FAILED.format(error=type(exc).__name__), updated_at=timezone.now()
+        )
+        return jobs.get()
     jobs.filter(status=ImportStatus.VALIDATING).update(
         status=ImportStatus.INVALID if problems else ImportStatus.VALID,
         progress=100,
+        total_rows=len(rows),
         problems=[p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]],
         problem_count=len(problems),
         plan=plan,
         validated_at=timezone.now(),
+        updated_at=timezone.now(),
     )
     return jobs.get()
 
@@ -85,7 +102,7 @@ def import_request_commit(*, tenant: Tenant, job: ImportJob, actor) -> ImportJob
 
     with transaction.atomic():
         if not ImportJob.objects.filter(tenant=tenant, pk=job.pk, status=ImportStatus.VALID).update(
-            status=ImportStatus.COMMITTING, progress=0
+            status=ImportStatus.COMMITTING, progress=0, updated_at=timezone.now()
         ):
             job.refresh_from_db()
             if job.status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
@@ -106,21 +123,21 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
             if job.status != ImportStatus.COMMITTING:
                 return job
             kind = registry.get(job.kind)
-            parsed = _parse(job, kind)
-            checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
-            if parsed.problems or checked.problems:
-                problems = [*parsed.problems, *checked.problems]
+            problems, _, rows = _check(job, kind, tenant)
+            if problems:
                 job.status, job.problem_count = ImportStatus.INVALID, len(problems)
                 job.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
                 job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
                 return job
-            job.summary = kind.commit(tenant=tenant, params=job.params, rows=parsed.rows, actor=actor)
+            job.summary = kind.commit(tenant=tenant, params=job.params, rows=rows, actor=actor)
             job.status, job.progress, job.committed_at = ImportStatus.COMMITTED, 100, timezone.now()
             job.save(update_fields=["summary", "status", "progress", "committed_at", "updated_at"])
             return job
     except Exception as exc:
         logger.exception("Import %s failed while committing.", job_id)
         ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING).update(
-            status=ImportStatus.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000]
+            status=ImportStatus.FAILED,
+            failure=COMMIT_FAILED.format(error=type(exc).__name__),
+            updated_at=timezone.now(),
         )
         return ImportJob.objects.get(tenant=tenant, pk=job_id)

@@ -54,10 +54,10 @@ def guess_odds(*, width: int, issued: int, attempts_per_hour: int) -> dict:
 def describe_hours(hours: float) -> str:
     if hours < 1:
         return "less than an hour"
-    for unit, size in (("years", 24 * 365), ("days", 24), ("hours", 1)):
+    for unit, size in (("year", 24 * 365), ("day", 24), ("hour", 1)):
         if hours >= size:
             value = hours / size
-            if unit == "years" and value >= 1e6:
+            if unit == "year" and value >= 1e6:
                 return f"about {value:.1e} years"
-            return f"about {value:,.0f} {unit}"
+            return f"about {value:,.0f} {unit}{'' if round(value) == 1 else 's'}"
     return "less than an hour"

@@ -50,7 +50,10 @@ class GenerateForm(TermsMixin, forms.Form):
     max_uses = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label="Uses per code")
     valid_from, valid_until = _validity_fields()
     restricted_domain = forms.CharField(
-        required=False, max_length=253, label="Only for email addresses at", help_text="Optional, e.g. acme.com."
+        required=False,
+        max_length=253,
+        label="Only for email addresses at",
+        help_text="Optional, e.g. acme.com (its subdomains count too).",
     )
     accept_short = forms.BooleanField(required=False, label="I accept that shorter codes are easier to guess")
 
@@ -107,7 +110,8 @@ class CodeEditForm(TermsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["price"].queryset = prices
         if locked_text:
-            self.fields["code"].disabled = True
+            # Read-only in the page; a changed text posted anyway is refused by the service.
+            self.fields["code"].widget.attrs["readonly"] = True
             self.fields["code"].help_text = "Fixed: the code was already shown, sent or used."
 
 

@@ -69,13 +69,13 @@ def start(request):
         address = ratelimit.client_address(request)
         minutes = ratelimit.minutes_blocked(tenant, address)
         if minutes:
-            form.add_error("code", services.TOO_MANY_ATTEMPTS.format(minutes=minutes))
+            form.add_error("code", services.too_many_attempts(minutes))
         else:
             try:
                 code = services.code_check(tenant=tenant, typed=form.cleaned_data["code"])
             except services.CodeRefused as exc:
-                if str(exc) in (services.CODE_UNKNOWN, services.CODE_MISTYPED):
-                    ratelimit.record_failure(tenant, address)
+                # Every refusal counts, so the page cannot be used to find out which codes exist.
+                ratelimit.record_failure(tenant, address)
                 form.add_error("code", str(exc))
             else:
                 request.session[_state_key(tenant)] = {"code": code.pk}

@@ -48,9 +48,13 @@ def codes_for_contract(
         rows = rows.filter(participant__isnull=False)
     elif assigned == "no":
         rows = rows.filter(participant__isnull=True)
-    if query:
-        text = codes.normalise(query)
-        found = Q(participant__last_name__icontains=query) | Q(participant__email__icontains=query)
+    for word in query.split()[:6]:
+        found = (
+            Q(participant__first_name__icontains=word)
+            | Q(participant__last_name__icontains=word)
+            | Q(participant__email__icontains=word)
+        )
+        text = codes.normalise(word)
         if text:
             found |= Q(code__contains=text)
         rows = rows.filter(found)

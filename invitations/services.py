@@ -30,7 +30,8 @@ ALREADY_HAS_CODE = "{name} already has a code for price {price}."
 COULD_NOT_DRAW = "No free code could be drawn at this width. Choose a wider code."
 CODE_TEXT_LOCKED = "The code text cannot change: the code was already shown, sent or used."
 CODE_TEXT_TAKEN = "Another code already has this text."
-CODE_TEXT_INVALID = "Use at least 6 letters and digits, except I, L, O and U."
+CODE_TEXT_INVALID = "Start with the contract's prefix {prefix}, then 6 to 20 letters and digits (no I, L, O or U)."
+CHANGED_MEANWHILE = "Someone changed this code at the same moment. Reload the page and try again."
 MAX_USES_BELOW_USES = "The code was used {uses} times already; allow at least that many uses."
 CODE_IN_USE = "This code was used, so it cannot be deleted. Void it instead."
 ALREADY_VOID = "This code is already void."
@@ -45,9 +46,11 @@ CODE_USED_UP = "This code has already been used."
 CODE_VOID = "This code has been cancelled. Please ask whoever gave it to you."
 CODE_CONTRACT_CLOSED = "This code can no longer be used: its agreement has ended."
 CODE_WRONG_DOMAIN = "This code is for email addresses at {domain}. Please use your {domain} address."
-TOO_MANY_ATTEMPTS = (
-    "Too many codes that did not match were tried from your connection. Please try again in {minutes} minutes."
-)
+TOO_MANY_ATTEMPTS = "Too many codes that did not work were tried from your connection. Please try again in {minutes}."
+
+
+def too_many_attempts(minutes: int) -> str:
+    return TOO_MANY_ATTEMPTS.format(minutes=f"{minutes} minute{'' if minutes == 1 else 's'}")
 
 
 class CodeRefused(Exception):
@@ -98,18 +101,22 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
     if not batches.filter(status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(status=BatchStatus.RUNNING):
         return batches.get()
     batch = batches.select_related("contract", "price").get()
-    made = _codes_in_batch(batch)
     empty_rounds = 0
-    while made < batch.quantity:
-        wanted = min(CHUNK, batch.quantity - made)
-        prefix = batch.contract.invitation_prefix
-        rows = [(prefix + body, batch.price_id, None) for body in codes.draw(wanted, batch.width)]
+    while True:
         with transaction.atomic():
+            # Counting and drawing happen under a lock on the batch row, so two runs of the same
+            # batch (a redelivered task, a resume) take turns and never make more than asked.
+            batches.select_for_update().get()
+            made = _codes_in_batch(batch)
+            if made >= batch.quantity:
+                break
+            wanted = min(CHUNK, batch.quantity - made)
+            prefix = batch.contract.invitation_prefix
+            rows = [(prefix + body, batch.price_id, None) for body in codes.draw(wanted, batch.width)]
             _insert_codes(tenant=tenant, contract=batch.contract, batch=batch, rows=rows, terms=_terms_of(batch))
             now_made = _codes_in_batch(batch)
             batches.update(created_count=now_made)
         empty_rounds = empty_rounds + 1 if now_made == made else 0
-        made = now_made
         if empty_rounds >= MAX_EMPTY_ROUNDS:
             batches.update(status=BatchStatus.FAILED, error=COULD_NOT_DRAW, finished_at=timezone.now())
             return batches.get()
@@ -261,43 +268,70 @@ def code_for_participant(
 # Changing -----------------------------------------------------------------------------------------
 
 
-def code_update(*, tenant: Tenant, code: InvitationCode, actor, **fields) -> InvitationCode:
-    """Change a code's terms (and its text, only while it was never shown, sent or used)."""
+def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -> InvitationCode:
+    """Change a code's terms, participant, price, and its text only while it was never shown, sent
+    or used. ``changes`` maps field names to new values; only real changes are recorded."""
     with transaction.atomic():
-        code = InvitationCode.objects.select_for_update().get(tenant=tenant, pk=code.pk)
-        before = {name: getattr(code, name) for name in fields}
-        if "code" in fields:
-            fields["code"] = codes.normalise(fields["code"])
-            if fields["code"] != code.code:
-                if code.text_locked:
-                    raise ValidationError({"code": CODE_TEXT_LOCKED})
-                if len(fields["code"]) < codes.MIN_WIDTH or not codes.is_well_formed(fields["code"]):
-                    raise ValidationError({"code": CODE_TEXT_INVALID})
-        if fields.get("max_uses", code.max_uses) < code.uses:
+        code = InvitationCode.objects.select_for_update().select_related("contract").get(tenant=tenant, pk=code.pk)
+        changes = {name: value for name, value in changes.items() if getattr(code, name) != value}
+        if "code" in changes:
+            changes["code"] = codes.normalise(changes["code"])
+            _check_new_text(tenant=tenant, code=code, text=changes["code"])
+            if changes["code"] == code.code:
+                del changes["code"]
+        if changes.get("max_uses", code.max_uses) < code.uses:
             raise ValidationError({"max_uses": MAX_USES_BELOW_USES.format(uses=code.uses)})
-        if "price" in fields and fields["price"] != code.price and code.uses:
+        if "price" in changes and code.uses:
             raise ValidationError({"price": PRICE_LOCKED})
-        for name, value in fields.items():
+        before = {name: getattr(code, name) for name in changes}
+        for name, value in changes.items():
             setattr(code, name, value)
+        _check_participant_free(tenant=tenant, code=code)
         if code.status != CodeStatus.VOID:
             code.status = CodeStatus.USED_UP if code.uses >= code.max_uses else CodeStatus.ACTIVE
         try:
             with transaction.atomic():
                 code.save()
-        except IntegrityError:
-            raise ValidationError({"code": CODE_TEXT_TAKEN}) from None
-        changed = sorted(name for name, value in before.items() if getattr(code, name) != value)
-        if changed:
+        except IntegrityError:  # changed by someone else at the same moment
+            raise ValidationError(CHANGED_MEANWHILE) from None
+        if changes:
             event_record(
                 tenant=tenant,
                 contract=code.contract,
                 kind=EventKind.CODE_CHANGED,
                 actor=actor,
                 code=code,
-                summary=f"Code {code.shown} changed: {', '.join(name.replace('_', ' ') for name in changed)}.",
-                data={name: str(before[name]) for name in changed},
+                summary=f"Code {code.shown} changed: {', '.join(name.replace('_', ' ') for name in sorted(changes))}.",
+                data={name: str(value) for name, value in before.items()},
             )
     return code
+
+
+def _check_new_text(*, tenant: Tenant, code: InvitationCode, text: str) -> None:
+    if text == code.code:
+        return
+    if code.text_locked:
+        raise ValidationError({"code": CODE_TEXT_LOCKED})
+    prefix = code.contract.invitation_prefix
+    body = text[len(prefix) :]
+    if (
+        not text.startswith(prefix)
+        or not codes.MIN_WIDTH <= len(body) <= codes.MAX_WIDTH
+        or not codes.is_well_formed(text)
+    ):
+        raise ValidationError({"code": CODE_TEXT_INVALID.format(prefix=prefix)})
+    if InvitationCode.objects.filter(tenant=tenant, code=text).exclude(pk=code.pk).exists():
+        raise ValidationError({"code": CODE_TEXT_TAKEN})
+
+
+def _check_participant_free(*, tenant: Tenant, code: InvitationCode) -> None:
+    if code.participant_id is None or code.status == CodeStatus.VOID:
+        return
+    taken = InvitationCode.objects.filter(tenant=tenant, participant_id=code.participant_id, price_id=code.price_id)
+    if taken.exclude(status=CodeStatus.VOID).exclude(pk=code.pk).exists():
+        raise ValidationError(
+            {"participant_id": ALREADY_HAS_CODE.format(name=code.participant.full_name, price=code.price.price_code)}
+        )
 
 
 def code_void(*, tenant: Tenant, code: InvitationCode, actor) -> None:
@@ -351,17 +385,22 @@ def code_mark_shown(*, tenant: Tenant, code: InvitationCode, actor) -> None:
                 )
 
 
-def codes_mark_downloaded(*, tenant: Tenant, contract: Contract, actor, count: int) -> None:
+def codes_mark_downloaded(*, tenant: Tenant, contract: Contract, actor, what: str, participants_only=False) -> None:
+    """Codes that leave in a download have their text fixed from now on; the history says so."""
+    rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
+    if participants_only:
+        rows = rows.filter(participant__isnull=False).exclude(status=CodeStatus.VOID)
     with transaction.atomic():
-        InvitationCode.objects.filter(tenant=tenant, contract=contract, shown_at__isnull=True).update(
-            shown_at=timezone.now()
-        )
+        count = rows.count()
+        if not count:
+            return
+        rows.filter(shown_at__isnull=True).update(shown_at=timezone.now())
         event_record(
             tenant=tenant,
             contract=contract,
             kind=EventKind.CODES_DOWNLOADED,
             actor=actor,
-            summary=f"All {count:,} codes downloaded as CSV.",
+            summary=f"{what}: {count:,} code{'s' if count != 1 else ''} downloaded as CSV.",
         )
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from contracts.selectors import contract_get, events_of, participant_get, prices_of
 from contracts.views import contract_page
@@ -28,6 +29,8 @@ from .selectors import (
 )
 
 CODES_PER_PAGE = 50
+NO_SUCH_PARTICIPANT = "No participant with this id in this contract."
+NEEDS_A_PRICE = "Every code carries a price, and this contract has none yet: add one first."
 CSV_HEADER = [
     "code",
     "status",
@@ -88,7 +91,7 @@ def code_generate(request, contract_id):
     contract = contract_get(tenant=request.tenant, contract_id=contract_id)
     prices = prices_of(tenant=request.tenant, contract=contract)
     if not prices.exists():
-        messages.error(request, "Add a price first: every code carries one.")
+        messages.error(request, NEEDS_A_PRICE)
         return redirect(tenant_reverse(request.tenant, "contracts:prices", contract_id=contract.pk))
     form = GenerateForm(request.POST or None, prices=prices)
     if request.method == "POST" and form.is_valid():
@@ -107,7 +110,8 @@ def code_generate(request, contract_id):
         return redirect(_code_url(request, contract, "invitations:batch", batch_id=batch.pk))
     entered = getattr(form, "cleaned_data", {})
     width, quantity = entered.get("width"), entered.get("quantity") or 100
-    issued = sum(code_counts(tenant=request.tenant, contract=contract).values())
+    counts = code_counts(tenant=request.tenant, contract=contract)
+    issued = counts["active"] + counts["not_yet_valid"]  # only codes a guesser could still use
     odds = [guessability(w, issued + quantity) for w in range(code_text.MIN_WIDTH, code_text.MAX_WIDTH + 1)]
     chosen = width or code_text.DEFAULT_WIDTH
     return contract_page(
@@ -167,23 +171,19 @@ def code_edit(request, contract_id, code_id):
     }
     form = CodeEditForm(request.POST or None, initial=initial, prices=prices, locked_text=code.text_locked)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        participant_id = data.pop("participant_id")
+        changes = dict(form.cleaned_data)
+        participant_id = changes.pop("participant_id")
         try:
-            participant = (
+            changes["participant"] = (
                 participant_get(tenant=request.tenant, contract=contract, participant_id=participant_id)
                 if participant_id
                 else None
             )
         except Http404:
-            form.add_error("participant_id", "No participant with this id in this contract.")
+            form.add_error("participant_id", NO_SUCH_PARTICIPANT)
         else:
-            if code.text_locked:
-                data.pop("code")
             try:
-                services.code_update(
-                    tenant=request.tenant, code=code, actor=request.user, participant=participant, **data
-                )
+                services.code_update(tenant=request.tenant, code=code, actor=request.user, changes=changes)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -246,7 +246,11 @@ def codes_download(request, contract_id):
     tenant = request.tenant
     contract = contract_get(tenant=tenant, contract_id=contract_id)
     rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
-    services.codes_mark_downloaded(tenant=tenant, contract=contract, actor=request.user, count=rows.count())
+    services.codes_mark_downloaded(tenant=tenant, contract=contract, actor=request.user, what="Codes list")
+    zone = tenant.zone
+
+    def local(moment):
+        return timezone.localtime(moment, zone).isoformat() if moment else ""
 
     def lines():
         for code in rows.select_related("price__service", "participant").order_by("id").iterator(chunk_size=5000):
@@ -259,13 +263,13 @@ def codes_download(request, contract_id):
                 code.price.amount,
                 code.uses,
                 code.max_uses,
-                code.valid_from.isoformat() if code.valid_from else "",
-                code.valid_until.isoformat() if code.valid_until else "",
+                local(code.valid_from),
+                local(code.valid_until),
                 code.restricted_domain,
                 participant.pk if participant else "",
                 participant.full_name if participant else "",
                 participant.email if participant else "",
-                code.created_at.isoformat(),
+                local(code.created_at),
             ]
 
     return stream_csv(tenant=tenant, filename=f"codes-{contract.invitation_prefix}.csv", header=CSV_HEADER, rows=lines)

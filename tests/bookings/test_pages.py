@@ -19,8 +19,14 @@ def url(tenant, name, **kwargs):
 
 
 def service_data(**overrides):
-    return {"name": "Massage", "description": "", "duration_minutes": 45, "price": "50.00", "is_active": "on",
-            **overrides}
+    return {
+        "name": "Massage",
+        "description": "",
+        "duration_minutes": 45,
+        "price": "50.00",
+        "is_active": "on",
+        **overrides,
+    }
 
 
 def test_admins_add_services_and_names_are_unique(admin_http, tenant):

@@ -74,7 +74,11 @@ def test_a_new_contract_gets_an_uppercase_prefix_and_a_history_line_naming_who(t
 
     assert contract.invitation_prefix == "ABC"
     event = ContractEvent.objects.get(contract=contract)
-    assert (event.kind, event.actor, event.summary) == (EventKind.CONTRACT_CREATED, admin, "Contract “Onboarding” created.")
+    assert (event.kind, event.actor, event.summary) == (
+        EventKind.CONTRACT_CREATED,
+        admin,
+        "Contract “Onboarding” created.",
+    )
 
 
 def test_a_prefix_is_unique_in_the_tenant(tenant, organisation, contract):
@@ -129,7 +133,13 @@ def test_the_database_refuses_a_contract_that_ends_before_it_starts(tenant, orga
 def save_price(tenant, contract, code="std", actor=None, price=None):
     service = price.service if price else ServiceFactory(tenant=tenant)
     return services.price_save(
-        tenant=tenant, contract=contract, price=price, actor=actor, service=service, amount=Decimal("10"), price_code=code
+        tenant=tenant,
+        contract=contract,
+        price=price,
+        actor=actor,
+        service=service,
+        amount=Decimal("10"),
+        price_code=code,
     )
 
 

@@ -51,7 +51,10 @@ def booker(tenant, code_id, service, starts_at, n):
     def attempt():
         code = InvitationCode.objects.select_related("price", "contract").get(pk=code_id)
         return code_redeem_and_book(
-            tenant=tenant, code=code, service=service, starts_at=starts_at,
+            tenant=tenant,
+            code=code,
+            service=service,
+            starts_at=starts_at,
             details=BookingDetails(first_name="Racer", last_name=str(n), email=f"racer{n}@example.com"),
         )
 
