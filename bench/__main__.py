@@ -107,9 +107,11 @@ def write_report(results: dict, repeat: int) -> None:
                 f" (validate {statistics.median(r['validate_seconds'] for r in runs):.2f} s, "
                 f"commit {statistics.median(r['commit_seconds'] for r in runs):.2f} s)"
             )
+        right = "yes" if all(r["ok"] for r in runs) else "NO"
+        peak = max(r["peak_mb"] for r in runs)
         lines.append(
             f"| {LABELS.get(name, name)} | {median:.2f} s{extra} | {times[0]:.2f} s | {times[-1]:.2f} s | "
-            f"{max(r['peak_mb'] for r in runs):.0f} MB | {'yes' if all(r['ok'] for r in runs) else 'NO'} | {ratio} | {target} |"
+            f"{peak:.0f} MB | {right} | {ratio} | {target} |"
         )
     path = ROOT / "docs" / "benchmarks.md"
     previous = path.read_text() if path.exists() else ""
