@@ -64,9 +64,8 @@ def codes_copy_reference(quantity: int = 100_000) -> dict:
     bodies = codes.draw(quantity, 10)
     buffer = io.StringIO()
     for body in bodies:
-        buffer.write(
-            f"{tenant.pk}\t{contract.pk}\t{price.pk}\t{contract.invitation_prefix}{body}\t1\t0\tactive\t\\N\t\\N\t\t2026-01-01 00:00:00+00\n"
-        )
+        fields = [tenant.pk, contract.pk, price.pk, contract.invitation_prefix + body, 1, 0, "active", r"\N", r"\N"]
+        buffer.write("\t".join(map(str, fields)) + "\t\t2026-01-01 00:00:00+00\n")
     data = buffer.getvalue()
     started = time.perf_counter()
     with connection.cursor() as cursor:
