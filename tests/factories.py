@@ -98,24 +98,50 @@ from imports.models import ImportJob  # noqa: E402
 from invitations.models import CodeBatch, InvitationCode  # noqa: E402
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class InTenant(factory.django.DjangoModelFactory):
+    """A row whose parent row (``parent_field``) decides its tenant.
+
+    Pass ``tenant=`` and the parents are made in that tenant too; pass a parent and the row takes
+    the parent's tenant. Either way a chain of related rows never straddles two tenants.
+    """
+
+    parent_field = None
+
+    class Meta:
+        abstract = True
+        exclude = ["parent_field"]
+
+    tenant = factory.SubFactory(TenantFactory)
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        parent = kwargs.get(cls.parent_field) if cls.parent_field else None
+        if parent is not None:
+            kwargs["tenant"] = parent.tenant
+        return kwargs
+
+
+def in_parent_tenant():
+    return factory.SelfAttribute("..tenant")
+
+
+class ServiceFactory(InTenant):
     class Meta:
         model = Service
 
-    tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"Session type {n}")
     duration_minutes = 60
     price = Decimal("40.00")
 
 
-class AvailabilityFactory(factory.django.DjangoModelFactory):
-    """Every day of the week, 09:00–17:00, so tests always find slots."""
+class AvailabilityFactory(InTenant):
+    """09:00–17:00 on the given weekday, so tests always find slots."""
 
     class Meta:
         model = WeeklyAvailability
 
-    service = factory.SubFactory(ServiceFactory)
-    tenant = factory.LazyAttribute(lambda o: o.service.tenant)
+    parent_field = "service"
+    service = factory.SubFactory(ServiceFactory, tenant=in_parent_tenant())
     weekday = 0
     start_time = time(9)
     end_time = time(17)
@@ -128,11 +154,10 @@ def open_every_day(service, capacity=3, start=time(9), end=time(17)):
     return service
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+class OrganisationFactory(InTenant):
     class Meta:
         model = Organisation
 
-    tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"Client Org {n}")
 
 
@@ -141,78 +166,80 @@ def _prefix(n: int) -> str:
     return "P" + alphabet[n % len(alphabet)] + alphabet[(n // len(alphabet)) % len(alphabet)] + alphabet[n // 484 % 22]
 
 
-class ContractFactory(factory.django.DjangoModelFactory):
+class ContractFactory(InTenant):
     class Meta:
         model = Contract
 
-    organisation = factory.SubFactory(OrganisationFactory)
-    tenant = factory.LazyAttribute(lambda o: o.organisation.tenant)
+    parent_field = "organisation"
+    organisation = factory.SubFactory(OrganisationFactory, tenant=in_parent_tenant())
     name = factory.Sequence(lambda n: f"Contract {n}")
     invitation_prefix = factory.Sequence(_prefix)
     starts_on = factory.LazyFunction(lambda: date(2020, 1, 1))
 
 
-class PriceFactory(factory.django.DjangoModelFactory):
+class PriceFactory(InTenant):
+    """Its service is open every day 09:00–17:00 with 3 places per slot."""
+
     class Meta:
         model = ContractPrice
 
-    contract = factory.SubFactory(ContractFactory)
-    tenant = factory.LazyAttribute(lambda o: o.contract.tenant)
+    parent_field = "contract"
+    contract = factory.SubFactory(ContractFactory, tenant=in_parent_tenant())
     service = factory.LazyAttribute(lambda o: open_every_day(ServiceFactory(tenant=o.contract.tenant)))
     amount = Decimal("25.00")
     price_code = factory.Sequence(lambda n: f"P{n}")
 
 
-class ParticipantFactory(factory.django.DjangoModelFactory):
+class ParticipantFactory(InTenant):
     class Meta:
         model = Participant
 
-    contract = factory.SubFactory(ContractFactory)
-    tenant = factory.LazyAttribute(lambda o: o.contract.tenant)
+    parent_field = "contract"
+    contract = factory.SubFactory(ContractFactory, tenant=in_parent_tenant())
     first_name = "Pia"
     last_name = factory.Sequence(lambda n: f"Participant{n:05d}")
     email = factory.LazyAttribute(lambda o: f"{o.last_name.lower()}@staff.example")
 
 
-class CodeFactory(factory.django.DjangoModelFactory):
+class CodeFactory(InTenant):
     class Meta:
         model = InvitationCode
 
-    price = factory.SubFactory(PriceFactory)
+    parent_field = "price"
+    price = factory.SubFactory(PriceFactory, tenant=in_parent_tenant())
     contract = factory.LazyAttribute(lambda o: o.price.contract)
-    tenant = factory.LazyAttribute(lambda o: o.price.tenant)
     code = factory.Sequence(lambda n: f"TESTC{n:09d}")
 
 
-class BatchFactory(factory.django.DjangoModelFactory):
+class BatchFactory(InTenant):
     class Meta:
         model = CodeBatch
 
-    price = factory.SubFactory(PriceFactory)
+    parent_field = "price"
+    price = factory.SubFactory(PriceFactory, tenant=in_parent_tenant())
     contract = factory.LazyAttribute(lambda o: o.price.contract)
-    tenant = factory.LazyAttribute(lambda o: o.price.tenant)
     quantity = 3
     width = 10
 
 
-class SlotFactory(factory.django.DjangoModelFactory):
+class SlotFactory(InTenant):
     class Meta:
         model = Slot
 
-    service = factory.SubFactory(ServiceFactory)
-    tenant = factory.LazyAttribute(lambda o: o.service.tenant)
+    parent_field = "service"
+    service = factory.SubFactory(ServiceFactory, tenant=in_parent_tenant())
     starts_at = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0) + timedelta(days=3))
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=1))
     capacity = 5
     booked = 1
 
 
-class BookingFactory(factory.django.DjangoModelFactory):
+class BookingFactory(InTenant):
     class Meta:
         model = Booking
 
-    slot = factory.SubFactory(SlotFactory)
-    tenant = factory.LazyAttribute(lambda o: o.slot.tenant)
+    parent_field = "slot"
+    slot = factory.SubFactory(SlotFactory, tenant=in_parent_tenant())
     service = factory.LazyAttribute(lambda o: o.slot.service)
     starts_at = factory.LazyAttribute(lambda o: o.slot.starts_at)
     ends_at = factory.LazyAttribute(lambda o: o.slot.ends_at)

@@ -1,0 +1,68 @@
+"""In a real browser, with JavaScript off: a participant mistypes their code, then books with the
+code assigned to them and finds the form filled in; staff see the booking on the contract."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from bookings.models import Booking
+from invitations.models import InvitationCode
+from tenancy.models import Role
+
+from ..conftest import member
+from ..factories import CodeFactory, ParticipantFactory, PriceFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_participant_books_with_their_code(live_server, page, screens, tenant):
+    price = PriceFactory(tenant=tenant, price_code="STD")
+    participant = ParticipantFactory(
+        tenant=tenant, contract=price.contract, first_name="Noor", last_name="Visser", email="noor@northwind.example"
+    )
+    code = CodeFactory(
+        tenant=tenant,
+        price=price,
+        contract=price.contract,
+        participant=participant,
+        code=price.contract.invitation_prefix + "7KD9QX2MF4",
+    )
+    base = f"{live_server.url}/t/{tenant.slug}/book/"
+
+    page.goto(base)
+    page.get_by_label("Your invitation code").fill("hello!")
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_text("That does not look like one of our codes").is_visible()
+    screens.shot("mistyped")
+
+    page.get_by_label("Your invitation code").fill(code.shown.lower().replace("-", " "))
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("heading", name="Pick a time").is_visible()
+    assert page.get_by_text(f"{price.amount} {tenant.currency}").first.is_visible()
+    screens.shot("times")
+    page.locator("button.slot").first.click()
+
+    assert page.get_by_label("First name").input_value() == "Noor"
+    assert page.get_by_label("Email address").input_value() == "noor@northwind.example"
+    screens.shot("details-filled-in")
+    page.get_by_role("button", name="Book").click()
+
+    assert page.get_by_role("heading", name="You are booked").is_visible()
+    screens.shot("booked")
+    booking = Booking.objects.get(tenant=tenant)
+    assert booking.email == "noor@northwind.example" and booking.price_amount == price.amount
+    assert InvitationCode.objects.get(pk=code.pk).uses == 1
+    [confirmation] = mail.outbox
+    assert confirmation.to == ["noor@northwind.example"] and booking.reference in confirmation.body
+
+    staff = member(tenant, Role.STAFF)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email address").fill(staff.email)
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/t/{tenant.slug}/contracts/{price.contract.pk}/bookings/")
+    row = page.get_by_role("row").filter(has_text="Noor Visser")
+    assert code.shown in row.inner_text()
+    screens.shot("contract-bookings")
+    assert re.search(r"Confirmed", row.inner_text())
