@@ -1,9 +1,11 @@
 from datetime import datetime, timedelta
 
 from django import forms
+from django.conf import settings
 
 from .models import Service, Weekday, WeeklyAvailability
 
+YEAR_OUT_OF_RANGE = "Enter a date between the years 2000 and 2100."
 AVAILABILITY_TOO_SHORT = "From start to end there must be room for at least one {minutes}-minute slot."
 
 
@@ -42,8 +44,14 @@ class AvailabilityForm(forms.ModelForm):
         return cleaned
 
 
+def check_year(day) -> None:
+    """Dates far from now cannot be stored or computed with in every time zone; refuse them."""
+    if day is not None and not settings.EARLIEST_YEAR <= day.year <= settings.LATEST_YEAR:
+        raise forms.ValidationError(YEAR_OUT_OF_RANGE)
+
+
 class CalendarFilterForm(forms.Form):
-    week = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    week = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[check_year])
     service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="All services")
 
     def __init__(self, *args, services, **kwargs):

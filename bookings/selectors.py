@@ -83,10 +83,11 @@ def offered_slots(
     if not offers:
         return []
     first, last = min(offers), max(offers)
+    # The capacity is always the window's as configured now; a slot row only adds the seats taken.
     for slot in Slot.objects.filter(tenant=tenant, service=service, starts_at__range=(first, last)):
         local = slot.starts_at.astimezone(zone)
         if local in offers:
-            offers[local] = OfferedSlot(local, offers[local].ends_at, slot.capacity, slot.booked)
+            offers[local] = OfferedSlot(local, offers[local].ends_at, offers[local].capacity, slot.booked)
     result = sorted(offers.values(), key=lambda offer: offer.starts_at)
     if not_before is not None:
         result = [offer for offer in result if offer.starts_at > not_before]

@@ -5,10 +5,11 @@ How a slot never holds more people than its capacity is written down in docs/con
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -25,6 +26,7 @@ from .selectors import slot_offer
 SLOT_NOT_OFFERED = "That time is not offered for this service. Pick one of the times listed."
 SLOT_FULL = "That time has just been fully booked. Please pick another time."
 SLOT_IN_PAST = "That time has already started. Please pick a later time."
+SLOT_TOO_FAR = "That time is too far ahead to book yet. Please pick an earlier time."
 ALREADY_CANCELLED = "This booking is already cancelled."
 SERVICE_NAME_TAKEN = "Another service already has this name."
 
@@ -75,19 +77,14 @@ def availability_add(*, tenant: Tenant, service: Service, weekday: int, start_ti
     )
 
 
-def availability_update_capacity(*, tenant: Tenant, availability: WeeklyAvailability, slot_capacity: int) -> None:
-    """Slots already booked keep at least the seats taken; future slots get the new capacity."""
-    with transaction.atomic():
-        availability.slot_capacity = slot_capacity
-        availability.save(update_fields=["slot_capacity"])
-        Slot.objects.filter(tenant=tenant, service=availability.service, starts_at__gt=timezone.now()).update(
-            capacity=Greatest(F("booked"), slot_capacity)
-        )
-
-
 def availability_delete(*, tenant: Tenant, availability: WeeklyAvailability) -> None:
     """Existing bookings stay; the times are no longer offered."""
     WeeklyAvailability.objects.filter(tenant=tenant, pk=availability.pk).delete()
+
+
+def in_horizon(moment: datetime) -> bool:
+    """Bookings are taken up to ``BOOKING_HORIZON_DAYS`` ahead."""
+    return moment <= timezone.now() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
 
 
 def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> Slot:
@@ -97,6 +94,8 @@ def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> 
     takes the seat only while ``booked < capacity``: two people racing for the last seat cannot
     both get it.
     """
+    if not in_horizon(starts_at):
+        raise BookingError(SLOT_TOO_FAR)
     offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
     if offer is None:
         raise BookingError(SLOT_NOT_OFFERED)
@@ -115,6 +114,9 @@ def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> 
         ignore_conflicts=True,
     )
     slot = Slot.objects.filter(tenant=tenant, service=service, starts_at=offer.starts_at)
+    # Staff may have changed the weekly times since the row was made: follow them, never below
+    # the seats already taken. Then take a seat only while one is free.
+    slot.update(capacity=Greatest(F("booked"), offer.capacity))
     if not slot.filter(booked__lt=F("capacity")).update(booked=F("booked") + 1):
         raise BookingError(SLOT_FULL)
     return slot.get()

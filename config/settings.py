@@ -169,6 +169,10 @@ OUTBOX_STALE_SECONDS = env.int("OUTBOX_STALE_SECONDS", default=120)
 OUTBOX_SENDING_TIMEOUT_SECONDS = env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=600)
 STAFF_INVITATION_VALID_DAYS = env.int("STAFF_INVITATION_VALID_DAYS", default=7)
 
+# How far ahead people can book, in days; the calendar and forms accept dates within these years.
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=365)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
 # Wrong codes tried on the public booking page, per client address and workspace, per window.
 CODE_ATTEMPT_LIMIT = env.int("CODE_ATTEMPT_LIMIT", default=20)
 CODE_ATTEMPT_WINDOW_SECONDS = env.int("CODE_ATTEMPT_WINDOW_SECONDS", default=3600)

@@ -38,7 +38,7 @@ def seed(demo) -> None:
     )
     pilot, _ = Contract.objects.update_or_create(
         tenant=tenant,
-        invitation_prefix="NWLP",
+        invitation_prefix="NWPT",
         defaults={"organisation": org, "name": "Leadership pilot", "starts_on": date(year, 1, 1), "ends_on": None},
     )
     prices = {

@@ -129,7 +129,7 @@ def _cell(row, name) -> str:
     return (row.get(name) or "").strip()
 
 
-def _read(*, tenant, contract, rows) -> Reading:
+def _read(*, tenant, contract, rows, progress=None) -> Reading:
     reading = Reading()
     prices = {price.price_code: price for price in prices_of(tenant=tenant, contract=contract)}
     existing = {p.pk: p for p in Participant.objects.filter(tenant=tenant, contract=contract)}
@@ -137,7 +137,9 @@ def _read(*, tenant, contract, rows) -> Reading:
     first_row_of: dict[tuple, int] = {}
     details_of: dict[tuple, tuple] = {}
     claimed: dict[str, tuple] = {}  # email -> (identity, row) of the first row in the file using it
-    for row in rows:
+    for index, row in enumerate(rows):
+        if progress and index % 2000 == 0:
+            progress(index / len(rows))
         number, before = row["_row"], len(reading.problems)
         problem = _reporter(reading, number)
         values = _values(row, problem, prices)
@@ -189,7 +191,9 @@ def _values(row, problem, prices) -> dict:
         elif len(values[name]) > 150:
             problem(name, "Longer than 150 characters.")
     values["email"] = normalize_email(_cell(row, "email"))
-    if values["email"]:
+    if len(values["email"]) > 254:
+        problem("email", "Longer than 254 characters.")
+    elif values["email"]:
         try:
             validate_email(values["email"])
         except ValidationError:
@@ -223,7 +227,7 @@ def _participant_id(row, existing, problem) -> int | None:
     text = _cell(row, "participant_id")
     if not text:
         return None
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         problem("participant_id", f"“{text}” is not a participant id. Leave it empty for a new participant.")
         return None
     if int(text) not in existing:
@@ -254,9 +258,9 @@ def _existing_pairs(tenant, contract, reading) -> set[tuple[tuple, int]]:
     return {(("id", pid), price_id) for pid, price_id in live.values_list("participant_id", "price_id")}
 
 
-def check(*, tenant, params, rows) -> Check:
+def check(*, tenant, params, rows, progress=None) -> Check:
     contract = contract_get(tenant=tenant, contract_id=params["contract"])
-    reading = _read(tenant=tenant, contract=contract, rows=rows)
+    reading = _read(tenant=tenant, contract=contract, rows=rows, progress=progress)
     wanted = reading.pairs - _existing_pairs(tenant, contract, reading)
     plan = {
         "participants to add": len(reading.create),
@@ -267,9 +271,10 @@ def check(*, tenant, params, rows) -> Check:
     return Check(reading.problems, plan)
 
 
-def commit(*, tenant, params, rows, actor) -> dict:
+def commit(*, tenant, params, rows, actor, progress=lambda fraction: None) -> dict:
     contract = contract_get(tenant=tenant, contract_id=params["contract"])
     reading = _read(tenant=tenant, contract=contract, rows=rows)
+    progress(0.1)
     now = timezone.now()
     for participant in reading.update.values():
         participant.updated_at = now
@@ -278,7 +283,9 @@ def commit(*, tenant, params, rows, actor) -> dict:
         ["first_name", "last_name", "email", "phone", "date_of_birth", "updated_at"],
         batch_size=1000,
     )
+    progress(0.3)
     created = Participant.objects.bulk_create(list(reading.create.values()), batch_size=1000)
+    progress(0.6)
     ids = {identity: participant.pk for identity, participant in zip(reading.create, created, strict=True)}
     wanted = {(ids.get(identity) or identity[1], price_id) for identity, price_id in reading.pairs}
     made = codes_for_participants(

@@ -14,6 +14,7 @@ ORGANISATION_NAME_TAKEN = "Another organisation already has this name."
 PREFIX_TAKEN = "Another contract already uses this invitation prefix."
 PREFIX_LOCKED = "The invitation prefix cannot change once codes were generated with it."
 PRICE_CODE_TAKEN = "This contract already has a price with this code."
+PRICE_SERVICE_LOCKED = "Codes already carry this price, so what it books cannot change. Add a new price instead."
 PRICE_IN_USE = "Codes carry this price, so it cannot be removed. Void or delete those codes first."
 PARTICIPANT_EMAIL_TAKEN = "Another participant of this contract already has this email address."
 
@@ -54,21 +55,21 @@ def organisation_save(*, tenant: Tenant, organisation: Organisation | None = Non
 
 def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract: Contract | None = None, **fields):
     creating = contract is None
-    # The stored row, not the caller's object: a bound form may already have changed that one.
-    contract = (
-        Contract(tenant=tenant, organisation=organisation)
-        if creating
-        else Contract.objects.get(tenant=tenant, pk=contract.pk)
-    )
-    fields["invitation_prefix"] = fields.get("invitation_prefix", contract.invitation_prefix).upper()
-    if not creating and fields["invitation_prefix"] != contract.invitation_prefix and _has_codes(contract):
-        raise ValidationError({"invitation_prefix": PREFIX_LOCKED})
-    for name, value in fields.items():
-        setattr(contract, name, value)
-    taken = Contract.objects.filter(tenant=tenant, invitation_prefix=contract.invitation_prefix).exclude(pk=contract.pk)
-    if taken.exists():
-        raise ValidationError({"invitation_prefix": PREFIX_TAKEN})
     with transaction.atomic():
+        # The stored row, locked: a bound form may already have changed the caller's object, and a
+        # prefix change must not slip in while a batch of codes is being drawn with the old one.
+        if creating:
+            contract = Contract(tenant=tenant, organisation=organisation)
+        else:
+            contract = Contract.objects.select_for_update().get(tenant=tenant, pk=contract.pk)
+        fields["invitation_prefix"] = fields.get("invitation_prefix", contract.invitation_prefix).upper()
+        if not creating and fields["invitation_prefix"] != contract.invitation_prefix and _has_codes(contract):
+            raise ValidationError({"invitation_prefix": PREFIX_LOCKED})
+        for name, value in fields.items():
+            setattr(contract, name, value)
+        taken = Contract.objects.filter(tenant=tenant, invitation_prefix=contract.invitation_prefix)
+        if taken.exclude(pk=contract.pk).exists():
+            raise ValidationError({"invitation_prefix": PREFIX_TAKEN})
         _save(contract, {"invitation_prefix": PREFIX_TAKEN})
         event_record(
             tenant=tenant,
@@ -80,6 +81,12 @@ def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract
     return contract
 
 
+def _price_has_codes(price: ContractPrice) -> bool:
+    from invitations.models import InvitationCode
+
+    return InvitationCode.objects.filter(tenant=price.tenant, price=price).exists()
+
+
 def _has_codes(contract: Contract) -> bool:
     from invitations.models import InvitationCode
 
@@ -88,6 +95,10 @@ def _has_codes(contract: Contract) -> bool:
 
 def price_save(*, tenant: Tenant, contract: Contract, actor, price: ContractPrice | None = None, **fields):
     creating = price is None
+    if not creating:
+        stored = ContractPrice.objects.get(tenant=tenant, pk=price.pk)
+        if "service" in fields and fields["service"] != stored.service and _price_has_codes(stored):
+            raise ValidationError({"service": PRICE_SERVICE_LOCKED})
     price = price or ContractPrice(tenant=tenant, contract=contract)
     fields["price_code"] = fields.get("price_code", price.price_code).upper()
     for name, value in fields.items():

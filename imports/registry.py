@@ -25,8 +25,9 @@ class ImportKind:
     label: str
     columns: tuple[str, ...]  # accepted, in the order of the downloaded file
     required: tuple[str, ...]
-    check: Callable[..., Check]  # (tenant=, params=, rows=) -> Check
-    commit: Callable[..., dict]  # (tenant=, params=, rows=, actor=) -> summary; inside a transaction
+    # Both take progress=: a function to call now and then with the fraction done (0–1).
+    check: Callable[..., Check]  # (tenant=, params=, rows=, progress=) -> Check
+    commit: Callable[..., dict]  # (tenant=, params=, rows=, actor=, progress=) -> summary; inside a transaction
     target: Callable[..., object]  # (tenant=, params=) -> the object the import belongs to, or Http404
     back_url: Callable[..., str]  # (tenant=, params=) -> the page the import was started from
     example: str = ""

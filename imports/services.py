@@ -12,7 +12,7 @@ from django.utils import timezone
 from tenancy.models import Tenant
 from tenancy.tasks import enqueue_on_commit
 
-from . import registry
+from . import progress, registry
 from .models import ImportJob, ImportStatus
 from .parsing import parse_csv
 
@@ -56,12 +56,16 @@ def _parse(job: ImportJob, kind: registry.ImportKind):
     )
 
 
-def _check(job: ImportJob, kind: registry.ImportKind, tenant: Tenant) -> tuple[list, dict, list]:
+def _check(job: ImportJob, kind: registry.ImportKind, tenant: Tenant, start=0, end=100) -> tuple[list, dict, list]:
     """Every problem of the file: those of reading it, and those of its readable rows."""
+    report = progress.reporter(job.pk, start, end)
     parsed = _parse(job, kind)
+    report(0.2)
     problems, plan = list(parsed.problems), {}
     if parsed.rows:
-        checked = kind.check(tenant=tenant, params=job.params, rows=parsed.rows)
+        checked = kind.check(
+            tenant=tenant, params=job.params, rows=parsed.rows, progress=lambda f: report(0.2 + 0.8 * f)
+        )
         problems += checked.problems
         plan = checked.plan
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
@@ -123,13 +127,15 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
             if job.status != ImportStatus.COMMITTING:
                 return job
             kind = registry.get(job.kind)
-            problems, _, rows = _check(job, kind, tenant)
+            problems, _, rows = _check(job, kind, tenant, start=0, end=30)
             if problems:
                 job.status, job.problem_count = ImportStatus.INVALID, len(problems)
                 job.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
                 job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
                 return job
-            job.summary = kind.commit(tenant=tenant, params=job.params, rows=rows, actor=actor)
+            job.summary = kind.commit(
+                tenant=tenant, params=job.params, rows=rows, actor=actor, progress=progress.reporter(job.pk, 30, 100)
+            )
             job.status, job.progress, job.committed_at = ImportStatus.COMMITTED, 100, timezone.now()
             job.save(update_fields=["summary", "status", "progress", "committed_at", "updated_at"])
             return job

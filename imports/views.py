@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from tenancy.decorators import staff_required
 from tenancy.urlresolvers import tenant_reverse
 
-from . import registry, services
+from . import progress, registry, services
 from .selectors import import_get, imports_all
 
 
@@ -27,7 +27,12 @@ def import_detail(request, job_id):
     return render(
         request,
         "imports/import_detail.html",
-        {"job": job, "kind": kind, "back_url": kind.back_url(tenant=request.tenant, params=job.params)},
+        {
+            "job": job,
+            "kind": kind,
+            "percent": progress.percent(job) if job.busy else job.progress,
+            "back_url": kind.back_url(tenant=request.tenant, params=job.params),
+        },
     )
 
 

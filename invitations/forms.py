@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 
+from bookings.forms import check_year
 from contracts.models import ContractPrice
 
 from . import codes
@@ -14,12 +15,27 @@ DOMAIN_INVALID = "Enter a domain like example.com (without @)."
 
 
 def _validity_fields():
-    return (
-        forms.DateTimeField(required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label="Valid from"),
-        forms.DateTimeField(
-            required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label="Valid until"
-        ),
-    )
+    def field(label):
+        return forms.DateTimeField(
+            required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label=label, validators=[check_year]
+        )
+
+    return field("Valid from"), field("Valid until")
+
+
+class ShortWidthMixin:
+    """Widths below 10 need an explicit tick: such codes are practical to guess."""
+
+    def clean(self):
+        cleaned = super().clean()
+        width = cleaned.get("width")
+        if width and width < codes.WARN_BELOW_WIDTH and not cleaned.get("accept_short"):
+            self.add_error("accept_short", SHORT_CODE_CONFIRM.format(width=codes.WARN_BELOW_WIDTH))
+        return cleaned
+
+
+def _accept_short_field():
+    return forms.BooleanField(required=False, label="I accept that shorter codes are easier to guess")
 
 
 class TermsMixin:
@@ -37,7 +53,7 @@ class TermsMixin:
         return cleaned
 
 
-class GenerateForm(TermsMixin, forms.Form):
+class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=100_000, initial=100)
     width = forms.IntegerField(
         min_value=codes.MIN_WIDTH,
@@ -55,18 +71,11 @@ class GenerateForm(TermsMixin, forms.Form):
         label="Only for email addresses at",
         help_text="Optional, e.g. acme.com (its subdomains count too).",
     )
-    accept_short = forms.BooleanField(required=False, label="I accept that shorter codes are easier to guess")
+    accept_short = _accept_short_field()
 
     def __init__(self, *args, prices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["price"].queryset = prices
-
-    def clean(self):
-        cleaned = super().clean()
-        width = cleaned.get("width")
-        if width and width < codes.WARN_BELOW_WIDTH and not cleaned.get("accept_short"):
-            self.add_error("accept_short", SHORT_CODE_CONFIRM.format(width=codes.WARN_BELOW_WIDTH))
-        return cleaned
 
 
 def guessability(width: int, issued: int) -> dict:
@@ -115,11 +124,12 @@ class CodeEditForm(TermsMixin, forms.Form):
             self.fields["code"].help_text = "Fixed: the code was already shown, sent or used."
 
 
-class ParticipantCodeForm(forms.Form):
+class ParticipantCodeForm(ShortWidthMixin, forms.Form):
     price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
     width = forms.IntegerField(
         min_value=codes.MIN_WIDTH, max_value=codes.MAX_WIDTH, initial=codes.DEFAULT_WIDTH, label="Code width"
     )
+    accept_short = _accept_short_field()
 
     def __init__(self, *args, prices, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ check the code again at every step; the last step redeems it and books in one tr
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -67,7 +68,7 @@ def start(request):
     form = CodeEntryForm(request.POST or None, initial={"code": request.GET.get("code", "")[:64]})
     if request.method == "POST" and form.is_valid():
         address = ratelimit.client_address(request)
-        minutes = ratelimit.minutes_blocked(tenant, address)
+        minutes = ratelimit.attempt(tenant, address)
         if minutes:
             form.add_error("code", services.too_many_attempts(minutes))
         else:
@@ -75,9 +76,9 @@ def start(request):
                 code = services.code_check(tenant=tenant, typed=form.cleaned_data["code"])
             except services.CodeRefused as exc:
                 # Every refusal counts, so the page cannot be used to find out which codes exist.
-                ratelimit.record_failure(tenant, address)
                 form.add_error("code", str(exc))
             else:
+                ratelimit.forgive(tenant, address)
                 request.session[_state_key(tenant)] = {"code": code.pk}
                 return redirect(tenant_reverse(tenant, "book:times"))
     return render(request, "invitations/public/start.html", {"form": form, "step": 1})
@@ -92,8 +93,10 @@ def _window(request, code: InvitationCode) -> tuple:
         asked = datetime.strptime(request.GET.get("from", ""), "%Y-%m-%d").date()
     except ValueError:
         asked = first
-    first = max(first, asked)
+    horizon = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    first = min(max(first, asked), horizon)  # a ?from= far away is brought back within reach
     last = code.contract.ends_on
+    last = min(last, horizon) if last else horizon
     if code.valid_until:
         until = timezone.localtime(code.valid_until, zone).date()
         last = min(last, until) if last else until
@@ -107,7 +110,7 @@ def times(request):
         return _start_over(request)
     tenant, service = request.tenant, code.price.service
     first, last = _window(request, code)
-    days = DAYS_SHOWN if last is None else max(0, min(DAYS_SHOWN, (last - first).days + 1))
+    days = max(0, min(DAYS_SHOWN, (last - first).days + 1))
     if request.method == "POST":
         chosen = request.POST.get("starts_at", "")
         offered = {slot.starts_at.isoformat(): slot for slot in _slots(tenant, service, first, days, code)}
@@ -130,7 +133,7 @@ def times(request):
             "by_day": sorted(by_day.items()),
             "step": 2,
             "earlier": first - timedelta(days=DAYS_SHOWN) if first > timezone.localdate(timezone=tenant.zone) else None,
-            "later": later if last is None or later <= last else None,
+            "later": later if later <= last else None,
         },
     )
 
@@ -178,6 +181,10 @@ def details(request):
         except services.CodeRefused as exc:
             if str(exc).startswith(services.CODE_WRONG_DOMAIN.split("{")[0]):
                 form.add_error("email", str(exc))
+            elif str(exc) == services.ALREADY_BOOKED:
+                request.session.pop(_state_key(tenant), None)
+                messages.info(request, str(exc))
+                return _start_over(request)
             else:
                 messages.error(request, str(exc))
                 return _start_over(request)

@@ -22,22 +22,30 @@ def _keys(tenant, address: str) -> tuple[str, str]:
     return f"{base}:count", f"{base}:since"
 
 
-def minutes_blocked(tenant, address: str) -> int:
-    """0 when the address may try a code; otherwise how many minutes until it may again."""
-    count_key, since_key = _keys(tenant, address)
-    if (cache.get(count_key) or 0) < settings.CODE_ATTEMPT_LIMIT:
-        return 0
-    since = cache.get(since_key) or time.time()
-    return max(1, math.ceil((since + settings.CODE_ATTEMPT_WINDOW_SECONDS - time.time()) / 60))
-
-
-def record_failure(tenant, address: str) -> None:
+def attempt(tenant, address: str) -> int:
+    """Count this attempt first, then decide: 0 if it may go ahead, else the minutes to wait.
+    Counting before looking means requests sent at the same moment cannot slip past the limit."""
     count_key, since_key = _keys(tenant, address)
     window = settings.CODE_ATTEMPT_WINDOW_SECONDS
     cache.add(since_key, time.time(), timeout=window)
-    if cache.add(count_key, 1, timeout=window):
-        return
+    if not cache.add(count_key, 1, timeout=window):
+        try:
+            count = cache.incr(count_key)
+        except ValueError:  # expired between add and incr
+            cache.add(count_key, 1, timeout=window)
+            count = 1
+    else:
+        count = 1
+    if count <= settings.CODE_ATTEMPT_LIMIT:
+        return 0
+    since = cache.get(since_key) or time.time()
+    return max(1, math.ceil((since + window - time.time()) / 60))
+
+
+def forgive(tenant, address: str) -> None:
+    """A code that worked does not count against the address."""
+    count_key, _ = _keys(tenant, address)
     try:
-        cache.incr(count_key)
-    except ValueError:  # expired between add and incr
-        cache.add(count_key, 1, timeout=window)
+        cache.decr(count_key)
+    except ValueError:
+        pass

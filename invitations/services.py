@@ -45,6 +45,8 @@ CODE_EXPIRED = "This code expired on {date}."
 CODE_USED_UP = "This code has already been used."
 CODE_VOID = "This code has been cancelled. Please ask whoever gave it to you."
 CODE_CONTRACT_CLOSED = "This code can no longer be used: its agreement has ended."
+CODE_SERVICE_PAUSED = "What this code is for cannot be booked at the moment. Please ask whoever gave it to you."
+ALREADY_BOOKED = "You have already booked this time with this code; the confirmation is in your email."
 CODE_WRONG_DOMAIN = "This code is for email addresses at {domain}. Please use your {domain} address."
 TOO_MANY_ATTEMPTS = "Too many codes that did not work were tried from your connection. Please try again in {minutes}."
 
@@ -107,11 +109,18 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
             # Counting and drawing happen under a lock on the batch row, so two runs of the same
             # batch (a redelivered task, a resume) take turns and never make more than asked.
             batches.select_for_update().get()
+            # The contract row too, read fresh: a prefix change waits for this chunk, or this
+            # chunk uses the new prefix (contract_save takes the same lock).
+            prefix = (
+                Contract.objects.select_for_update()
+                .filter(pk=batch.contract_id)
+                .values_list("invitation_prefix", flat=True)
+                .get()
+            )
             made = _codes_in_batch(batch)
             if made >= batch.quantity:
                 break
             wanted = min(CHUNK, batch.quantity - made)
-            prefix = batch.contract.invitation_prefix
             rows = [(prefix + body, batch.price_id, None) for body in codes.draw(wanted, batch.width)]
             _insert_codes(tenant=tenant, contract=batch.contract, batch=batch, rows=rows, terms=_terms_of(batch))
             now_made = _codes_in_batch(batch)
@@ -150,9 +159,9 @@ def _insert_codes(
     terms: CodeTerms,
     batch: CodeBatch | None = None,
     actor=None,
-) -> None:
+) -> int:
     """Insert ``(code, price_id, participant_id)`` rows, skipping any that collide with an existing
-    code or an existing (participant, price) code. Callers count what is there afterwards.
+    code or an existing (participant, price) code; return how many were inserted.
 
     On PostgreSQL one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per chunk; elsewhere
     (the embedded SQLite default) ``bulk_create(ignore_conflicts=True)``.
@@ -186,7 +195,9 @@ def _insert_codes(
                     [r[2] for r in rows],
                 ],
             )
-        return
+            return cursor.rowcount
+    present = InvitationCode.objects.filter(tenant=tenant, contract=contract)
+    before = present.count()
     InvitationCode.objects.bulk_create(
         [
             InvitationCode(
@@ -208,6 +219,7 @@ def _insert_codes(
         ignore_conflicts=True,
         batch_size=500,
     )
+    return present.count() - before
 
 
 def codes_for_participants(
@@ -219,17 +231,17 @@ def codes_for_participants(
     concurrency too), so asking again makes nothing more.
     """
     prefix = contract.invitation_prefix
-    had = len(_pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted))
+    made = 0  # counted from what this call inserted: a concurrent call's codes are not ours
     for _ in range(MAX_EMPTY_ROUNDS):
         missing = sorted(wanted - _pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted))
         if not missing:
-            return len(wanted) - had
+            return made
         bodies = codes.draw(len(missing), width)
         rows = [
             (prefix + body, price_id, participant_id)
             for (participant_id, price_id), body in zip(missing, bodies, strict=True)
         ]
-        _insert_codes(tenant=tenant, contract=contract, rows=rows, terms=CodeTerms(), actor=actor)
+        made += _insert_codes(tenant=tenant, contract=contract, rows=rows, terms=CodeTerms(), actor=actor)
     raise ValidationError(COULD_NOT_DRAW)
 
 
@@ -273,7 +285,7 @@ def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -
     or used. ``changes`` maps field names to new values; only real changes are recorded."""
     with transaction.atomic():
         code = InvitationCode.objects.select_for_update().select_related("contract").get(tenant=tenant, pk=code.pk)
-        changes = {name: value for name, value in changes.items() if getattr(code, name) != value}
+        changes = {name: value for name, value in changes.items() if not _same(getattr(code, name), value)}
         if "code" in changes:
             changes["code"] = codes.normalise(changes["code"])
             _check_new_text(tenant=tenant, code=code, text=changes["code"])
@@ -305,6 +317,13 @@ def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -
                 data={name: str(value) for name, value in before.items()},
             )
     return code
+
+
+def _same(old, new) -> bool:
+    """Equal as the form can express it: date-times are entered to the minute."""
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return old.replace(second=0, microsecond=0) == new.replace(second=0, microsecond=0)
+    return old == new
 
 
 def _check_new_text(*, tenant: Tenant, code: InvitationCode, text: str) -> None:
@@ -417,6 +436,8 @@ def code_check(*, tenant: Tenant, typed: str) -> InvitationCode:
     code = code_by_text(tenant=tenant, canonical=canonical)
     if code is None:
         raise CodeRefused(CODE_UNKNOWN)
+    # Someone typed it: it has left the system, so its text is fixed from now on.
+    InvitationCode.objects.filter(tenant=tenant, pk=code.pk, shown_at__isnull=True).update(shown_at=timezone.now())
     refuse_unusable(tenant=tenant, code=code)
     return code
 
@@ -440,7 +461,7 @@ def refuse_unusable(*, tenant: Tenant, code: InvitationCode) -> None:
     ):
         raise CodeRefused(CODE_CONTRACT_CLOSED)
     if not code.price.service.is_active:
-        raise CodeRefused(CODE_CONTRACT_CLOSED)
+        raise CodeRefused(CODE_SERVICE_PAUSED)
 
 
 def email_allowed(code: InvitationCode, email: str) -> bool:
@@ -476,9 +497,23 @@ def code_redeem_and_book(
             )
         )
         if not taken:
-            code.refresh_from_db()
+            try:
+                code.refresh_from_db()
+            except InvitationCode.DoesNotExist:  # deleted a moment ago
+                raise CodeRefused(CODE_UNKNOWN) from None
             refuse_unusable(tenant=tenant, code=code)
             raise CodeRefused(CODE_USED_UP)
+        # The code's row is now locked by this transaction: a second submit of the same booking
+        # (a double click) waits here, then finds the first one and changes nothing.
+        twice = Redemption.objects.filter(
+            tenant=tenant,
+            code=code,
+            email__iexact=details.email,
+            booking__starts_at=starts_at,
+            released_at__isnull=True,
+        )
+        if twice.exists():
+            raise CodeRefused(ALREADY_BOOKED)
         # A full or vanished slot raises BookingError here, which rolls the code's use back too.
         booking = booking_create(
             tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=code.price.amount

@@ -108,25 +108,25 @@ def code_generate(request, contract_id):
             actor=request.user,
         )
         return redirect(_code_url(request, contract, "invitations:batch", batch_id=batch.pk))
+    return contract_page(
+        request, contract, "codes", "invitations/generate.html", {"form": form, **_odds(request, contract, form)}
+    )
+
+
+def _odds(request, contract, form, adding: int = 100) -> dict:
+    """How guessable each width is with the contract's live codes (plus those being made)."""
     entered = getattr(form, "cleaned_data", {})
-    width, quantity = entered.get("width"), entered.get("quantity") or 100
     counts = code_counts(tenant=request.tenant, contract=contract)
     issued = counts["active"] + counts["not_yet_valid"]  # only codes a guesser could still use
-    odds = [guessability(w, issued + quantity) for w in range(code_text.MIN_WIDTH, code_text.MAX_WIDTH + 1)]
-    chosen = width or code_text.DEFAULT_WIDTH
-    return contract_page(
-        request,
-        contract,
-        "codes",
-        "invitations/generate.html",
-        {
-            "form": form,
-            "odds": odds,
-            "chosen": next(o for o in odds if o["width"] == chosen),
-            "issued": issued,
-            "attempts_per_hour": attempts_per_hour(),
-        },
-    )
+    live = issued + (entered.get("quantity") or adding)
+    odds = [guessability(w, live) for w in range(code_text.MIN_WIDTH, code_text.MAX_WIDTH + 1)]
+    chosen = entered.get("width") or code_text.DEFAULT_WIDTH
+    return {
+        "odds": odds,
+        "chosen": next(o for o in odds if o["width"] == chosen),
+        "issued": issued,
+        "attempts_per_hour": attempts_per_hour(),
+    }
 
 
 @staff_required()
@@ -288,7 +288,8 @@ def participant_code(request, contract_id, participant_id):
                 contract=contract,
                 participant=participant,
                 actor=request.user,
-                **form.cleaned_data,
+                price=form.cleaned_data["price"],
+                width=form.cleaned_data["width"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -300,7 +301,7 @@ def participant_code(request, contract_id, participant_id):
         contract,
         "participants",
         "invitations/participant_code.html",
-        {"form": form, "participant": participant, "has_prices": prices.exists()},
+        {"form": form, "participant": participant, "has_prices": prices.exists(), **_odds(request, contract, form, 1)},
     )
 
 

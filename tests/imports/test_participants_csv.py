@@ -725,3 +725,17 @@ def test_the_import_history_of_a_contract_lists_only_its_own_files(staff_http, t
 
     assert "mine.csv" not in text(staff_http.get(participants_url(other)))
     assert "No files uploaded for this contract yet." in text(staff_http.get(participants_url(other)))
+
+
+@pytest.mark.parametrize(
+    "row, column, message",
+    [
+        (",Long,Mail," + "a" * 250 + "@example.com,,,STD,", "email", "Longer than 254 characters."),
+        ("1" * 5000 + ",Ada,Lovelace,ada@example.com,,,STD,", "participant_id", "is not a participant id"),
+    ],
+    ids=["email-over-254", "id-of-5000-digits"],
+)
+def test_cells_the_database_cannot_hold_are_problems_at_validation(validate, contract, std, row, column, message):
+    before = database()
+    page = validate(csv_file(row))
+    assert any(column == c and message in m for _, c, m in refused(page, before))

@@ -261,7 +261,7 @@ def test_import_commit_does_nothing_to_a_job_not_asked_to_commit(tenant, contrac
 def test_a_failure_inside_the_commit_leaves_nothing_half_done(tenant, contract, price, staff, staff_http, monkeypatch):
     kind = registry.get(KIND)
 
-    def commit_then_fail(*, tenant, params, rows, actor):
+    def commit_then_fail(*, tenant, params, rows, actor, progress):
         ParticipantFactory(contract=contract, first_name="Half", last_name="Done")
         raise RuntimeError("disk on fire")
 
@@ -334,3 +334,11 @@ def test_a_commit_that_just_started_is_not_taken_for_lost(
         import_request_commit(tenant=tenant, job=job, actor=staff)
 
     assert resume_imports() == 0
+
+
+def test_progress_of_a_running_job_is_read_from_the_cache(tenant, contract):
+    from imports import progress
+
+    job = job_for(contract, GOOD)
+    progress.reporter(job.pk, 30, 100)(0.5)
+    assert progress.percent(job) == 65

@@ -24,6 +24,7 @@ from invitations.services import (
     CODE_EXPIRED,
     CODE_MISTYPED,
     CODE_NOT_YET_VALID,
+    CODE_SERVICE_PAUSED,
     CODE_UNKNOWN,
     CODE_USED_UP,
     CODE_VOID,
@@ -190,7 +191,7 @@ def test_a_code_of_a_closed_contract_says_the_agreement_ended(client, contract, 
 def test_a_code_whose_service_is_no_longer_bookable_is_refused(client, service, code):
     type(service).objects.filter(pk=service.pk).update(is_active=False)
 
-    assert field_error(enter(client, CODE), "code") == CODE_CONTRACT_CLOSED
+    assert field_error(enter(client, CODE), "code") == CODE_SERVICE_PAUSED
 
 
 def test_the_open_product_link_puts_the_code_in_the_box(client, code):
