@@ -11,7 +11,7 @@ from django.urls import reverse_lazy
 
 from tenancy.decorators import customer_required, staff_required
 from tenancy.models import Role
-from tenancy.shortcuts import confirm_page
+from tenancy.shortcuts import confirm_page, submit
 from tenancy.urlresolvers import tenant_reverse
 
 from . import portal, services
@@ -57,15 +57,14 @@ def client_list(request):
 @staff_required()
 def client_create(request):
     form = ClientForm(request.POST or None, instance=Client(tenant=request.tenant))
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.client_create(tenant=request.tenant, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Client {client.full_name} added.")
-            return redirect(tenant_reverse(request.tenant, "clients:detail", client_id=client.pk))
-    return render(request, "accounts/client_form.html", {"form": form, "client": None})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.client_create(tenant=request.tenant, **data),
+        message=lambda client: f"Client {client.full_name} added.",
+        then=lambda client: tenant_reverse(request.tenant, "clients:detail", client_id=client.pk),
+    )
+    return done or render(request, "accounts/client_form.html", {"form": form, "client": None})
 
 
 @staff_required()
@@ -78,15 +77,14 @@ def client_detail(request, client_id):
 def client_edit(request, client_id):
     client = client_get(tenant=request.tenant, client_id=client_id)
     form = ClientForm(request.POST or None, instance=copy.copy(client))
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.client_update(tenant=request.tenant, client=client, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Changes saved.")
-            return redirect(tenant_reverse(request.tenant, "clients:detail", client_id=client.pk))
-    return render(request, "accounts/client_form.html", {"form": form, "client": client})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.client_update(tenant=request.tenant, client=client, **data),
+        message="Changes saved.",
+        then=tenant_reverse(request.tenant, "clients:detail", client_id=client.pk),
+    )
+    return done or render(request, "accounts/client_form.html", {"form": form, "client": client})
 
 
 @staff_required(Role.ADMIN)

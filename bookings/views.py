@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
-from tenancy.shortcuts import confirm_page
+from tenancy.shortcuts import confirm_page, submit
 from tenancy.urlresolvers import tenant_reverse
 
 from . import services
@@ -45,15 +45,14 @@ def service_edit(request, service_id):
 
 def _service_form(request, service):
     form = ServiceForm(request.POST or None, instance=service)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.service_save(tenant=request.tenant, service=service, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Service “{saved.name}” saved.")
-            return redirect(tenant_reverse(request.tenant, "bookings:service_detail", service_id=saved.pk))
-    return render(request, "bookings/service_form.html", {"form": form, "service": service})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.service_save(tenant=request.tenant, service=service, **data),
+        message=lambda saved: f"Service “{saved.name}” saved.",
+        then=lambda saved: tenant_reverse(request.tenant, "bookings:service_detail", service_id=saved.pk),
+    )
+    return done or render(request, "bookings/service_form.html", {"form": form, "service": service})
 
 
 @staff_required()

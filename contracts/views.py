@@ -13,7 +13,7 @@ from invitations.selectors import codes_of_participants
 from invitations.services import codes_mark_downloaded
 from tenancy.decorators import staff_required
 from tenancy.models import Role
-from tenancy.shortcuts import confirm_page
+from tenancy.shortcuts import confirm_page, submit
 from tenancy.urlresolvers import tenant_reverse
 
 from . import participants_csv, services
@@ -74,15 +74,14 @@ def organisation_edit(request, organisation_id):
 
 def _organisation_form(request, organisation):
     form = OrganisationForm(request.POST or None, instance=organisation)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.organisation_save(tenant=request.tenant, organisation=organisation, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Organisation “{saved.name}” saved.")
-            return redirect(tenant_reverse(request.tenant, "contracts:organisation", organisation_id=saved.pk))
-    return render(request, "contracts/organisation_form.html", {"form": form, "organisation": organisation})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.organisation_save(tenant=request.tenant, organisation=organisation, **data),
+        message=lambda saved: f"Organisation “{saved.name}” saved.",
+        then=lambda saved: tenant_reverse(request.tenant, "contracts:organisation", organisation_id=saved.pk),
+    )
+    return done or render(request, "contracts/organisation_form.html", {"form": form, "organisation": organisation})
 
 
 @staff_required()
@@ -106,21 +105,16 @@ def contract_edit(request, contract_id):
 
 def _contract_form(request, organisation, contract):
     form = ContractForm(request.POST or None, instance=contract)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.contract_save(
-                tenant=request.tenant,
-                organisation=organisation,
-                contract=contract,
-                actor=request.user,
-                **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Contract “{saved.name}” saved.")
-            return redirect(tenant_reverse(request.tenant, "contracts:prices", contract_id=saved.pk))
-    return render(
+    done = submit(
+        request,
+        form,
+        lambda **data: services.contract_save(
+            tenant=request.tenant, organisation=organisation, contract=contract, actor=request.user, **data
+        ),
+        message=lambda saved: f"Contract “{saved.name}” saved.",
+        then=lambda saved: tenant_reverse(request.tenant, "contracts:prices", contract_id=saved.pk),
+    )
+    return done or render(
         request, "contracts/contract_form.html", {"form": form, "organisation": organisation, "contract": contract}
     )
 
@@ -157,17 +151,18 @@ def price_edit(request, contract_id, price_id):
 
 def _price_form(request, contract, price):
     form = PriceForm(request.POST or None, instance=price, tenant=request.tenant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.price_save(
-                tenant=request.tenant, contract=contract, price=price, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Price saved.")
-            return redirect(tenant_reverse(request.tenant, "contracts:prices", contract_id=contract.pk))
-    return contract_page(request, contract, "prices", "contracts/price_form.html", {"form": form, "price": price})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.price_save(
+            tenant=request.tenant, contract=contract, price=price, actor=request.user, **data
+        ),
+        message="Price saved.",
+        then=tenant_reverse(request.tenant, "contracts:prices", contract_id=contract.pk),
+    )
+    return done or contract_page(
+        request, contract, "prices", "contracts/price_form.html", {"form": form, "price": price}
+    )
 
 
 @staff_required(Role.ADMIN)
@@ -230,21 +225,16 @@ def participant_edit(request, contract_id, participant_id):
 
 def _participant_form(request, contract, participant):
     form = ParticipantForm(request.POST or None, instance=participant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.participant_save(
-                tenant=request.tenant,
-                contract=contract,
-                participant=participant,
-                actor=request.user,
-                **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Participant saved.")
-            return redirect(tenant_reverse(request.tenant, "contracts:participants", contract_id=contract.pk))
-    return contract_page(
+    done = submit(
+        request,
+        form,
+        lambda **data: services.participant_save(
+            tenant=request.tenant, contract=contract, participant=participant, actor=request.user, **data
+        ),
+        message="Participant saved.",
+        then=tenant_reverse(request.tenant, "contracts:participants", contract_id=contract.pk),
+    )
+    return done or contract_page(
         request, contract, "participants", "contracts/participant_form.html", {"form": form, "participant": participant}
     )
 
