@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "contracts",
     "invitations",
     "imports",
+    "sessions_roster",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,11 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 # Wrong codes tried on the public booking page, per client address and workspace, per window.
 CODE_ATTEMPT_LIMIT = env.int("CODE_ATTEMPT_LIMIT", default=20)
 CODE_ATTEMPT_WINDOW_SECONDS = env.int("CODE_ATTEMPT_WINDOW_SECONDS", default=3600)
+# How orders are paid; the default records the amount due and the buyer pays offline.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="payments.providers.OfflineProvider")
+# One-time codes that prove an invited email address: minutes valid, wrong tries allowed.
+EMAIL_PROOF_MINUTES = env.int("EMAIL_PROOF_MINUTES", default=15)
+EMAIL_PROOF_ATTEMPTS = env.int("EMAIL_PROOF_ATTEMPTS", default=5)
 # The request header holding the client address when behind a proxy (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # Uploaded CSV files: the largest accepted, in bytes and in data rows.
@@ -201,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "messaging.tasks.sweep_outbox", "schedule": 60.0},
     "code-batches-resume": {"task": "invitations.tasks.resume_code_batches", "schedule": 300.0},
     "imports-resume": {"task": "imports.tasks.resume_imports", "schedule": 300.0},
+    "session-holds-expire": {"task": "sessions_roster.tasks.expire_holds", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -13,6 +13,8 @@ tenant_patterns = [
     path("contracts/", include("contracts.urls")),
     path("contracts/", include("invitations.urls")),
     path("book/", include("invitations.urls_public")),
+    path("sessions/", include("sessions_roster.urls")),
+    path("register/", include("sessions_roster.urls_public")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,57 @@
+"""Payment providers. ``PAYMENT_PROVIDER`` names the class; ``payment_provider()`` returns one.
+
+A provider receives a ``PaymentRequest`` for a total above zero and answers with a ``PaymentStart``:
+whether the order is paid already (an online provider that captured the money) or awaits payment,
+and what to tell the buyer. A zero total never reaches a provider: it is confirmed at once.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    reference: str
+    amount: Decimal
+    currency: str
+    description: str
+    payee: str
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    paid: bool
+    instructions: str
+
+
+class PaymentProvider(Protocol):
+    key: str
+    label: str
+
+    def start(self, request: PaymentRequest) -> PaymentStart: ...
+
+
+class OfflineProvider:
+    """Pay offline: bank transfer or at the desk, quoting the order number."""
+
+    key = "offline"
+    label = "Pay offline"
+
+    def start(self, request: PaymentRequest) -> PaymentStart:
+        return PaymentStart(
+            paid=False,
+            instructions=(
+                f"Please pay {request.amount:.2f} {request.currency} to {request.payee} by bank transfer "
+                f"or at the desk, quoting {request.reference}. Your place is held while payment is on its way."
+            ),
+        )
+
+
+@lru_cache(maxsize=None)
+def payment_provider() -> PaymentProvider:
+    return import_string(settings.PAYMENT_PROVIDER)()

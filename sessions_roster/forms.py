@@ -1,0 +1,118 @@
+from django import forms
+
+from bookings.forms import check_year
+from invitations.forms import DATETIME_FORMATS, DATETIME_WIDGET
+from tenancy.models import NO_CONTROL_CHARACTERS
+
+from .models import DiscountCode, Session
+
+
+def _moment(label, *, required=True, help_text=""):
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=DATETIME_WIDGET,
+        input_formats=DATETIME_FORMATS,
+        validators=[check_year],
+    )
+
+
+class SessionForm(forms.ModelForm):
+    starts_at = _moment("Starts")
+    ends_at = _moment("Ends")
+    registration_opens_at = _moment(
+        "Registration opens", required=False, help_text="Leave empty to open registration at once."
+    )
+
+    class Meta:
+        model = Session
+        fields = [
+            "title",
+            "description",
+            "location",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "price",
+            "registration_opens_at",
+            "is_listed",
+            "offer_hold_hours",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+
+class SessionFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100)
+    when = forms.ChoiceField(
+        required=False, choices=[("upcoming", "Upcoming"), ("past", "Past"), ("all", "All")], initial="upcoming"
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email")
+    discount_code = forms.ModelChoiceField(
+        queryset=DiscountCode.objects.none(), required=False, empty_label="No discount", label="Discount code"
+    )
+    lock_to_email = forms.BooleanField(
+        required=False,
+        label="Only the invited address can use the link",
+        help_text="The person signs in or confirms a code we email to that address. "
+        "Without this, anyone with the link can use it.",
+    )
+    expires_at = _moment("Expires", required=False, help_text="Optional: after this the spot is freed.")
+    raise_capacity = forms.BooleanField(required=False, label="Raise the capacity by one")
+
+    def __init__(self, *args, discounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["discount_code"].queryset = discounts
+
+
+class DiscountForm(forms.ModelForm):
+    valid_from = _moment("Valid from", required=False)
+    valid_until = _moment("Valid until", required=False)
+    sessions = forms.ModelMultipleChoiceField(
+        queryset=Session.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: the code applies to every session.",
+    )
+
+    class Meta:
+        model = DiscountCode
+        fields = ["code", "kind", "value", "valid_from", "valid_until", "max_uses", "sessions", "is_active"]
+        help_texts = {"code": "Letters, digits and dashes; customers type it at checkout (capitals do not matter)."}
+
+    def __init__(self, *args, sessions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sessions"].queryset = sessions
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not code or not all(ch.isalnum() or ch == "-" for ch in code):
+            raise forms.ValidationError("Use letters, digits and dashes only.")
+        return code
+
+
+class DiscountFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=40)
+
+
+class AttendeeForm(forms.Form):
+    first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    email = forms.EmailField(label="Contact email", help_text="Your confirmation goes here.")
+
+
+class DiscountEntryForm(forms.Form):
+    discount_code = forms.CharField(required=False, max_length=40, label="Discount code")
+
+
+class WaitlistForm(forms.Form):
+    first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    email = forms.EmailField()
+
+
+class ProofForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Code from the email")

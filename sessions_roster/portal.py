@@ -1,0 +1,19 @@
+"""My Account tile: the sessions the signed-in person registered for and the waitlists they are on."""
+
+from accounts.portal import Tile
+
+from .selectors import registrations_for_person, waitlist_for_person
+
+
+def sessions_tile(request, client):
+    tenant, email = request.tenant, request.user.email
+    registrations = list(registrations_for_person(tenant=tenant, email=email)[:20])
+    waiting = list(waitlist_for_person(tenant=tenant, email=email))
+    if not registrations and not waiting:
+        return None
+    return Tile(
+        "Your sessions",
+        "sessions_roster/portal_tile.html",
+        {"registrations": registrations, "waiting": waiting},
+        order=20,
+    )

@@ -1,0 +1,258 @@
+"""Public pages: the session listing and a session's page, the cart and checkout, invitation and
+waitlist-offer links, proving an invited address, and the order page."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from tenancy.decorators import public
+from tenancy.urlresolvers import tenant_reverse
+
+from . import cart, selectors
+from .forms import AttendeeForm, DiscountEntryForm, ProofForm, WaitlistForm
+from .models import SessionInvitation, WaitlistStatus
+from .services import invitations, waitlist
+from .services.checkout import Attendee, CartLine, CheckoutError, cart_quote, order_checkout
+
+ADDED = "“{title}” is in your cart."
+NOT_OPEN = "Registration for this session has not opened yet."
+FULL = "This session is full. You can join its waitlist below."
+STARTED = "This session has already started."
+INVITATION_IN_CART = "Your invitation to “{title}” is in your cart: your spot is held."
+OFFER_IN_CART = "The spot offered to you in “{title}” is in your cart, held until {until}."
+OFFER_UNKNOWN = "This offer link is not valid. Check that you copied the whole link from the email."
+OFFER_CLOSED = {
+    WaitlistStatus.REGISTERED: "You already registered with this offer. A link can be used once.",
+    WaitlistStatus.LAPSED: "This offer has lapsed: the spot was passed to the next person on the waitlist.",
+    WaitlistStatus.REMOVED: "This offer was withdrawn by the organiser.",
+    WaitlistStatus.WAITING: OFFER_UNKNOWN,
+}
+WAITLIST_JOINED = "You are on the waitlist. We emailed {email} and will write again when a spot frees."
+PROVED = "Thank you: your address is confirmed."
+PROOF_SENT = "We emailed a code to {masked}. It is valid for a few minutes."
+
+
+def _cart_url(request) -> str:
+    return tenant_reverse(request.tenant, "register:cart")
+
+
+@public
+def listing(request):
+    rows = selectors.public_sessions(tenant=request.tenant)
+    return render(request, "sessions_roster/public/listing.html", {"sessions": rows})
+
+
+@public
+def session_page(request, session_key):
+    session = selectors.public_session(tenant=request.tenant, key=session_key)
+    initial = {}
+    if request.user.is_authenticated:
+        initial = {
+            "first_name": request.user.first_name,
+            "last_name": request.user.last_name,
+            "email": request.user.email,
+        }
+    return render(
+        request,
+        "sessions_roster/public/session.html",
+        {"session": session, "waitlist_form": WaitlistForm(initial=initial)},
+    )
+
+
+@public
+def add_to_cart(request, session_key):
+    session = selectors.public_session(tenant=request.tenant, key=session_key)
+    back = tenant_reverse(request.tenant, "register:session", session_key=session.key)
+    if request.method != "POST":
+        return redirect(back)
+    problem = (
+        STARTED
+        if session.has_started
+        else NOT_OPEN
+        if not session.registration_open
+        else FULL
+        if session.is_full
+        else ""
+    )
+    if problem:
+        messages.error(request, problem)
+        return redirect(back)
+    cart.add(request, CartLine(session.pk))
+    messages.success(request, ADDED.format(title=session.title))
+    return redirect(_cart_url(request))
+
+
+@public
+def waitlist_join(request, session_key):
+    session = selectors.public_session(tenant=request.tenant, key=session_key)
+    form = WaitlistForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            waitlist.waitlist_join(tenant=request.tenant, session=session, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                WAITLIST_JOINED.format(email=form.cleaned_data["email"]),
+            )
+            return redirect(tenant_reverse(request.tenant, "register:session", session_key=session.key))
+    return render(request, "sessions_roster/public/session.html", {"session": session, "waitlist_form": form})
+
+
+@public
+def cart_page(request):
+    if request.method == "POST":
+        if "remove" in request.POST:
+            try:
+                cart.remove(request, int(request.POST["remove"]))
+            except ValueError:
+                pass
+            messages.success(request, "Removed from your cart.")
+        else:
+            entry = DiscountEntryForm(request.POST)
+            text = entry.cleaned_data["discount_code"] if entry.is_valid() else ""
+            cart.set_discount(request, "" if "clear_discount" in request.POST else text)
+        return redirect(_cart_url(request))
+    quote = cart_quote(tenant=request.tenant, lines=cart.lines(request), discount_text=cart.discount(request))
+    entry = DiscountEntryForm(initial={"discount_code": cart.discount(request)})
+    return render(request, "sessions_roster/public/cart.html", {"quote": quote, "entry": entry})
+
+
+def _attendee_initial(request, quote) -> dict:
+    initial = {}
+    if request.user.is_authenticated:
+        user = request.user
+        initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+    for line in quote.lines:
+        holder = line.held_by
+        if isinstance(holder, SessionInvitation):
+            initial["email"] = holder.email
+        elif holder is not None:
+            initial = {"first_name": holder.first_name, "last_name": holder.last_name, "email": holder.email}
+    return initial
+
+
+@public
+def checkout(request):
+    tenant = request.tenant
+    lines = cart.lines(request)
+    quote = cart_quote(tenant=tenant, lines=lines, discount_text=cart.discount(request))
+    if not quote.lines:
+        messages.error(request, "Your cart is empty. Pick a session first.")
+        return redirect(tenant_reverse(tenant, "register:listing"))
+    form = AttendeeForm(request.POST or None, initial=_attendee_initial(request, quote))
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_checkout(
+                tenant=tenant,
+                lines=lines,
+                attendee=Attendee(**form.cleaned_data),
+                discount_text="" if quote.discount_problem else cart.discount(request),
+                user=request.user,
+                proven_invitations=cart.proven(request) | _signed_in_proofs(request, quote),
+            )
+        except CheckoutError as exc:
+            form.add_error(None, str(exc))
+        else:
+            cart.clear(request)
+            return redirect(tenant_reverse(tenant, "register:order", reference=order.reference))
+    return render(request, "sessions_roster/public/checkout.html", {"quote": quote, "form": form})
+
+
+def _signed_in_proofs(request, quote) -> frozenset[int]:
+    return frozenset(
+        line.held_by.pk
+        for line in quote.lines
+        if isinstance(line.held_by, SessionInvitation)
+        and invitations.proves_address(invitation=line.held_by, user=request.user)
+    )
+
+
+@public
+def order_page(request, reference):
+    order = selectors.order_by_reference(tenant=request.tenant, reference=reference)
+    registrations = order.registrations.select_related("session")
+    return render(request, "sessions_roster/public/order.html", {"order": order, "registrations": registrations})
+
+
+def _closed(request, message: str, *, title: str):
+    return render(request, "sessions_roster/public/link_closed.html", {"message": message, "title": title}, status=410)
+
+
+@public
+def invitation_link(request, invite_token):
+    token = invite_token
+    try:
+        invitation = invitations.invitation_open(tenant=request.tenant, token=token)
+    except invitations.InvitationClosed as exc:
+        return _closed(request, str(exc), title="Invitation not available")
+    if invitation.lock_to_email and not (
+        invitation.pk in cart.proven(request) or invitations.proves_address(invitation=invitation, user=request.user)
+    ):
+        return redirect(tenant_reverse(request.tenant, "register:invitation_verify", invite_token=token))
+    cart.add(request, CartLine(invitation.session_id, invitation_id=invitation.pk))
+    if invitation.discount_code and not cart.discount(request):
+        cart.set_discount(request, invitation.discount_code.code)
+    messages.success(request, INVITATION_IN_CART.format(title=invitation.session.title))
+    return redirect(_cart_url(request))
+
+
+def masked(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}{'•' * max(len(name) - 1, 2)}@{domain}"
+
+
+@public
+def invitation_verify(request, invite_token):
+    token = invite_token
+    tenant = request.tenant
+    try:
+        invitation = invitations.invitation_open(tenant=tenant, token=token)
+    except invitations.InvitationClosed as exc:
+        return _closed(request, str(exc), title="Invitation not available")
+    link = tenant_reverse(tenant, "register:invitation", invite_token=token)
+    checking = request.method == "POST" and request.POST.get("action") == "check"
+    form = ProofForm(request.POST if checking else None)
+    if request.method == "POST" and not checking:
+        try:
+            invitations.proof_send(tenant=tenant, invitation=invitation)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, PROOF_SENT.format(masked=masked(invitation.email)))
+        return redirect(request.path)
+    if checking and form.is_valid():
+        try:
+            invitations.proof_check(tenant=tenant, invitation=invitation, typed=form.cleaned_data["code"])
+        except ValidationError as exc:
+            form.add_error("code", exc)
+        else:
+            cart.prove(request, invitation.pk)
+            messages.success(request, PROVED)
+            return redirect(link)
+    login = f"{reverse('accounts:login')}?{urlencode({'next': link})}"
+    return render(
+        request,
+        "sessions_roster/public/verify.html",
+        {"invitation": invitation, "masked": masked(invitation.email), "form": form, "login_url": login},
+    )
+
+
+@public
+def offer_link(request, offer_token):
+    token = offer_token
+    entry = waitlist.offer_for_token(tenant=request.tenant, token=token)
+    if entry is None:
+        return _closed(request, OFFER_UNKNOWN, title="Offer not available")
+    if entry.status == WaitlistStatus.OFFERED and waitlist.offer_lapse(tenant=request.tenant, entry_id=entry.pk):
+        entry.refresh_from_db()
+    if entry.status != WaitlistStatus.OFFERED:
+        return _closed(request, OFFER_CLOSED[entry.status], title="Offer not available")
+    cart.add(request, CartLine(entry.session_id, entry_id=entry.pk))
+    until = f"{entry.offer_expires_at.astimezone(request.tenant.zone):%-d %B, %H:%M}"
+    messages.success(request, OFFER_IN_CART.format(title=entry.session.title, until=until))
+    return redirect(_cart_url(request))

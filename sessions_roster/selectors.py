@@ -1,0 +1,150 @@
+"""Reads of session rosters. Every one starts from the tenant."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from tenancy.models import Tenant
+
+from .models import (
+    DiscountCode,
+    InvitationStatus,
+    Order,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionInvitation,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+
+def _with_counts(rows: QuerySet) -> QuerySet:
+    return rows.annotate(
+        confirmed_count=Count(
+            "registrations", filter=Q(registrations__status=RegistrationStatus.CONFIRMED), distinct=True
+        ),
+        awaiting_count=Count(
+            "registrations", filter=Q(registrations__status=RegistrationStatus.AWAITING_PAYMENT), distinct=True
+        ),
+        invited_count=Count("invitations", filter=Q(invitations__status=InvitationStatus.PENDING), distinct=True),
+        waiting_count=Count(
+            "waitlist", filter=Q(waitlist__status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]), distinct=True
+        ),
+    )
+
+
+def sessions_search(*, tenant: Tenant, query: str = "", when: str = "upcoming") -> QuerySet:
+    rows = Session.objects.filter(tenant=tenant)
+    now = timezone.now()
+    if when == "upcoming":
+        rows = rows.filter(ends_at__gt=now)
+    elif when == "past":
+        rows = rows.filter(ends_at__lte=now).order_by("-starts_at", "-id")
+    if query:
+        rows = rows.filter(Q(title__icontains=query) | Q(location__icontains=query))
+    return _with_counts(rows)
+
+
+def session_get(*, tenant: Tenant, session_id: int) -> Session:
+    return get_object_or_404(Session.objects.filter(tenant=tenant), pk=session_id)
+
+
+def public_sessions(*, tenant: Tenant) -> QuerySet:
+    return Session.objects.filter(tenant=tenant, is_listed=True, starts_at__gt=timezone.now())
+
+
+def public_session(*, tenant: Tenant, key: str) -> Session:
+    return get_object_or_404(Session.objects.filter(tenant=tenant), key=key)
+
+
+@dataclass(frozen=True)
+class CapacitySummary:
+    capacity: int
+    confirmed: int
+    awaiting_payment: int
+    invited: int
+    offers: int
+    free: int
+
+
+def capacity_summary(*, tenant: Tenant, session: Session) -> CapacitySummary:
+    registrations = Registration.objects.filter(tenant=tenant, session=session).aggregate(
+        confirmed=Count("pk", filter=Q(status=RegistrationStatus.CONFIRMED)),
+        awaiting=Count("pk", filter=Q(status=RegistrationStatus.AWAITING_PAYMENT)),
+    )
+    invited = SessionInvitation.objects.filter(tenant=tenant, session=session, status=InvitationStatus.PENDING).count()
+    offers = WaitlistEntry.objects.filter(tenant=tenant, session=session, status=WaitlistStatus.OFFERED).count()
+    return CapacitySummary(
+        capacity=session.capacity,
+        confirmed=registrations["confirmed"],
+        awaiting_payment=registrations["awaiting"],
+        invited=invited,
+        offers=offers,
+        free=session.spots_left,
+    )
+
+
+def registrations_of(*, tenant: Tenant, session: Session, status: str) -> QuerySet:
+    rows = Registration.objects.filter(tenant=tenant, session=session).select_related("order", "invitation")
+    if status == "cancelled":
+        return rows.filter(status=RegistrationStatus.CANCELLED).order_by("-cancelled_at")
+    return rows.exclude(status=RegistrationStatus.CANCELLED)
+
+
+def invitations_of(*, tenant: Tenant, session: Session, open_only: bool) -> QuerySet:
+    rows = SessionInvitation.objects.filter(tenant=tenant, session=session).select_related(
+        "discount_code", "created_by"
+    )
+    if open_only:
+        return rows.filter(status=InvitationStatus.PENDING).order_by("sent_at", "id")
+    return rows.filter(status__in=[InvitationStatus.CANCELLED, InvitationStatus.EXPIRED]).order_by("-closed_at")
+
+
+def invitation_get(*, tenant: Tenant, session: Session, invitation_id: int) -> SessionInvitation:
+    return get_object_or_404(SessionInvitation.objects.filter(tenant=tenant, session=session), pk=invitation_id)
+
+
+def registration_get(*, tenant: Tenant, session: Session, registration_id: int) -> Registration:
+    return get_object_or_404(
+        Registration.objects.filter(tenant=tenant, session=session).select_related("order"), pk=registration_id
+    )
+
+
+def waitlist_of(*, tenant: Tenant, session: Session) -> QuerySet:
+    return WaitlistEntry.objects.filter(tenant=tenant, session=session).order_by("created_at", "id")
+
+
+def waitlist_entry_get(*, tenant: Tenant, session: Session, entry_id: int) -> WaitlistEntry:
+    return get_object_or_404(WaitlistEntry.objects.filter(tenant=tenant, session=session), pk=entry_id)
+
+
+def discounts_search(*, tenant: Tenant, query: str = "") -> QuerySet:
+    rows = DiscountCode.objects.filter(tenant=tenant).annotate(session_count=Count("sessions"))
+    if query:
+        rows = rows.filter(code__icontains=query.strip())
+    return rows
+
+
+def discount_get(*, tenant: Tenant, discount_id: int) -> DiscountCode:
+    return get_object_or_404(DiscountCode.objects.filter(tenant=tenant), pk=discount_id)
+
+
+def order_by_reference(*, tenant: Tenant, reference: str) -> Order:
+    return get_object_or_404(Order.objects.filter(tenant=tenant), reference=reference)
+
+
+def registrations_for_person(*, tenant: Tenant, email: str) -> QuerySet:
+    return (
+        Registration.objects.filter(tenant=tenant, email__iexact=email)
+        .select_related("session", "order")
+        .order_by("-session__starts_at")
+    )
+
+
+def waitlist_for_person(*, tenant: Tenant, email: str) -> QuerySet:
+    return WaitlistEntry.objects.filter(
+        tenant=tenant, email__iexact=email, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    ).select_related("session")

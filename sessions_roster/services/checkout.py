@@ -1,0 +1,362 @@
+"""The cart, checkout and what happens to registrations afterwards.
+
+A cart is a list of lines (a session, and the invitation or waitlist offer that holds a spot for it)
+kept in the visitor's session; ``cart_quote`` prices it for the page. ``order_checkout`` does it
+for real in one transaction: it takes a spot for every line not already held (a conditional UPDATE
+each), turns held spots into registrations, counts the discount use exactly once, records the order
+through the payment provider, and queues the confirmation email. Any failure changes nothing.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import normalize_email
+from accounts.services import client_for_booking
+from payments.providers import PaymentRequest, payment_provider
+from tenancy.models import Tenant
+
+from ..models import (
+    HOLDING_REGISTRATION,
+    DiscountCode,
+    InvitationStatus,
+    Order,
+    OrderStatus,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionInvitation,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from . import notify
+from .discounts import (
+    DISCOUNT_NOT_FOR_THESE,
+    DiscountRefused,
+    discount_applies_to,
+    discount_find,
+    discount_give_back,
+    discount_split,
+    discount_use,
+)
+from .invitations import LINK_CANCELLED, LINK_EXPIRED, LINK_USED
+from .spots import spot_take
+from .waitlist import spot_free
+
+CART_EMPTY = "Your cart is empty. Add a session first."
+SESSION_GONE = "A session in your cart is no longer offered; it was removed from your cart."
+SESSION_FULL_NOW = "“{title}” has just filled up. Remove it from your cart, or join its waitlist."
+NOT_OPEN_YET = "Registration for “{title}” opens on {when}."
+STARTED = "“{title}” has already started."
+ALREADY_REGISTERED_FOR = "{email} is already registered for “{title}”."
+PROOF_NEEDED = "The invitation to “{title}” is for its invited address only. Confirm that address first."
+LOCKED_EMAIL = "The invitation to “{title}” is for {email}: register with that address."
+OFFER_LAPSED = "The spot held for you in “{title}” is no longer held: the offer lapsed or was withdrawn."
+ALREADY_CANCELLED = "This registration is already cancelled."
+NOT_AWAITING_PAYMENT = "This order is not awaiting payment."
+
+
+class CheckoutError(Exception):
+    """A checkout that cannot go through; ``str(exc)`` is the message for the page."""
+
+
+@dataclass(frozen=True)
+class CartLine:
+    session_id: int
+    invitation_id: int | None = None
+    entry_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    first_name: str
+    last_name: str
+    email: str
+
+
+@dataclass
+class QuotedLine:
+    session: Session
+    price: Decimal
+    discount: Decimal
+    held_by: SessionInvitation | WaitlistEntry | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        return self.price - self.discount
+
+
+@dataclass
+class Quote:
+    lines: list[QuotedLine]
+    discount: DiscountCode | None = None
+    discount_problem: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.price for line in self.lines), Decimal("0"))
+
+    @property
+    def discount_amount(self) -> Decimal:
+        return sum((line.discount for line in self.lines), Decimal("0"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount_amount
+
+
+def one_line_per_session(lines: list[CartLine]) -> list[CartLine]:
+    """A person takes one spot per session: a line holding a spot wins over a plain one."""
+    chosen: dict[int, CartLine] = {}
+    for line in lines:
+        if line.session_id not in chosen or line.invitation_id or line.entry_id:
+            chosen[line.session_id] = line
+    return list(chosen.values())
+
+
+def cart_quote(*, tenant: Tenant, lines: list[CartLine], discount_text: str = "") -> Quote:
+    """Price the cart for the page: nothing is taken or counted. Lines whose session is gone are left out."""
+    sessions = Session.objects.filter(tenant=tenant).in_bulk([line.session_id for line in lines])
+    holders = _holders(tenant, lines)
+    quoted = [
+        QuotedLine(sessions[line.session_id], sessions[line.session_id].price, Decimal("0"), holders.get(line))
+        for line in lines
+        if line.session_id in sessions
+    ]
+    quote = Quote(quoted)
+    if discount_text:
+        try:
+            discount = discount_find(tenant=tenant, text=discount_text)
+            _check_discount_fits(discount, quoted)
+        except DiscountRefused as exc:
+            quote.discount_problem = str(exc)
+        else:
+            _apply(quote, discount)
+    return quote
+
+
+def _holders(tenant: Tenant, lines: list[CartLine]) -> dict:
+    invitations = SessionInvitation.objects.filter(
+        tenant=tenant, pk__in=[line.invitation_id for line in lines if line.invitation_id]
+    ).in_bulk()
+    entries = WaitlistEntry.objects.filter(
+        tenant=tenant, pk__in=[line.entry_id for line in lines if line.entry_id]
+    ).in_bulk()
+    return {
+        line: invitations.get(line.invitation_id) if line.invitation_id else entries.get(line.entry_id)
+        for line in lines
+        if line.invitation_id or line.entry_id
+    }
+
+
+def _check_discount_fits(discount: DiscountCode, lines: list[QuotedLine]) -> None:
+    if not discount_applies_to(discount, {line.session.pk for line in lines}):
+        raise DiscountRefused(DISCOUNT_NOT_FOR_THESE)
+
+
+def _apply(quote: Quote, discount: DiscountCode) -> None:
+    quote.discount = discount
+    split = discount_split(discount, [(line.session.pk, line.price) for line in quote.lines])
+    for line, part in zip(quote.lines, split, strict=True):
+        line.discount = part.discount
+
+
+def order_checkout(
+    *,
+    tenant: Tenant,
+    lines: list[CartLine],
+    attendee: Attendee,
+    discount_text: str = "",
+    user=None,
+    proven_invitations: frozenset[int] = frozenset(),
+) -> Order:
+    lines = one_line_per_session(lines)
+    if not lines:
+        raise CheckoutError(CART_EMPTY)
+    attendee = Attendee(attendee.first_name.strip(), attendee.last_name.strip(), normalize_email(attendee.email))
+    try:
+        with transaction.atomic():
+            return _checkout(tenant, lines, attendee, discount_text, user, proven_invitations)
+    except DiscountRefused as exc:
+        raise CheckoutError(str(exc)) from None
+    except IntegrityError:
+        # Two checkouts for the same person and session at once: the database let one through.
+        raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title="this session")) from None
+
+
+def _checkout(tenant, lines, attendee, discount_text, user, proven) -> Order:
+    # Lock order, the same everywhere: the discount code, then holders and sessions by session id.
+    discount = discount_find(tenant=tenant, text=discount_text, lock=True) if discount_text else None
+    quoted = [_claim(tenant, line, attendee, proven) for line in sorted(lines, key=lambda line: line.session_id)]
+    quote = Quote(quoted)
+    if discount is not None:
+        _check_discount_fits(discount, quoted)
+        _apply(quote, discount)
+        discount_use(tenant=tenant, discount=discount)
+    order = _order(tenant, quote, attendee, user)
+    registrations = [_register(tenant, order, line, attendee) for line in quote.lines]
+    notify.order_confirmation_email(tenant=tenant, order=order, registrations=registrations)
+    return order
+
+
+def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset[int]) -> QuotedLine:
+    """Make sure the line has a spot: the one its invitation or offer holds, or a free one taken now."""
+    session = Session.objects.filter(tenant=tenant, pk=line.session_id).first()
+    if session is None:
+        raise CheckoutError(SESSION_GONE)
+    if session.has_started:
+        raise CheckoutError(STARTED.format(title=session.title))
+    if Registration.objects.filter(
+        tenant=tenant, session=session, email__iexact=attendee.email, status__in=HOLDING_REGISTRATION
+    ).exists():
+        raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title=session.title))
+    if line.invitation_id:
+        holder = _claim_invitation(tenant, session, line.invitation_id, attendee, proven)
+    elif line.entry_id:
+        holder = _claim_offer(tenant, session, line.entry_id)
+    else:
+        holder = None
+        if not session.registration_open:
+            when = notify.local_time(tenant, session.registration_opens_at)
+            raise CheckoutError(NOT_OPEN_YET.format(title=session.title, when=when))
+        if not spot_take(tenant=tenant, session_id=session.pk):
+            raise CheckoutError(SESSION_FULL_NOW.format(title=session.title))
+    return QuotedLine(session, session.price, Decimal("0"), holder)
+
+
+def _claim_invitation(tenant, session, invitation_id, attendee, proven) -> SessionInvitation:
+    invitation = (
+        SessionInvitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id, session=session).first()
+    )
+    if invitation is None:
+        raise CheckoutError(SESSION_GONE)
+    if invitation.is_due_to_expire:
+        raise CheckoutError(LINK_EXPIRED)
+    refusal = {
+        InvitationStatus.CANCELLED: LINK_CANCELLED,
+        InvitationStatus.EXPIRED: LINK_EXPIRED,
+        InvitationStatus.ACCEPTED: LINK_USED,
+    }.get(invitation.status)
+    if refusal:
+        raise CheckoutError(refusal)
+    if invitation.lock_to_email:
+        if invitation.pk not in proven:
+            raise CheckoutError(PROOF_NEEDED.format(title=session.title))
+        if attendee.email != normalize_email(invitation.email):
+            raise CheckoutError(LOCKED_EMAIL.format(title=session.title, email=invitation.email))
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.closed_at = timezone.now()
+    invitation.save(update_fields=["status", "closed_at"])
+    return invitation
+
+
+def _claim_offer(tenant, session, entry_id) -> WaitlistEntry:
+    entry = WaitlistEntry.objects.select_for_update().filter(tenant=tenant, pk=entry_id, session=session).first()
+    if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at <= timezone.now():
+        raise CheckoutError(OFFER_LAPSED.format(title=session.title))
+    entry.status = WaitlistStatus.REGISTERED
+    entry.closed_at = timezone.now()
+    entry.save(update_fields=["status", "closed_at"])
+    return entry
+
+
+def _order(tenant: Tenant, quote: Quote, attendee: Attendee, user) -> Order:
+    client = client_for_booking(
+        tenant=tenant, email=attendee.email, first_name=attendee.first_name, last_name=attendee.last_name
+    )
+    order = Order.objects.create(
+        tenant=tenant,
+        reference=secrets.token_urlsafe(16),
+        first_name=attendee.first_name,
+        last_name=attendee.last_name,
+        email=attendee.email,
+        user=user if user is not None and user.is_authenticated else None,
+        client=client,
+        subtotal=quote.subtotal,
+        discount_amount=quote.discount_amount,
+        total=quote.total,
+        discount_code=quote.discount,
+        status=OrderStatus.PAID,
+    )
+    if quote.total > 0:
+        provider = payment_provider()
+        start = provider.start(
+            PaymentRequest(
+                reference=order.number,
+                amount=quote.total,
+                currency=tenant.currency,
+                description=", ".join(line.session.title for line in quote.lines),
+                payee=tenant.public_name,
+            )
+        )
+        order.payment_provider = provider.key
+        order.payment_instructions = start.instructions
+        order.status = OrderStatus.PAID if start.paid else OrderStatus.AWAITING_PAYMENT
+    if order.status == OrderStatus.PAID:
+        order.paid_at = timezone.now()
+    order.save(update_fields=["payment_provider", "payment_instructions", "status", "paid_at"])
+    return order
+
+
+def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee) -> Registration:
+    held = line.held_by
+    paid = order.status == OrderStatus.PAID
+    return Registration.objects.create(
+        tenant=tenant,
+        order=order,
+        session=line.session,
+        first_name=attendee.first_name,
+        last_name=attendee.last_name,
+        email=attendee.email,
+        price=line.price,
+        discount=line.discount,
+        amount=line.amount,
+        status=RegistrationStatus.CONFIRMED if paid else RegistrationStatus.AWAITING_PAYMENT,
+        invitation=held if isinstance(held, SessionInvitation) else None,
+        waitlist_entry=held if isinstance(held, WaitlistEntry) else None,
+    )
+
+
+def order_mark_paid(*, tenant: Tenant, order: Order, actor) -> Order:
+    """Staff record an offline payment: the order is paid and its registrations confirmed."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(tenant=tenant, pk=order.pk)
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            raise ValidationError(NOT_AWAITING_PAYMENT)
+        order.status = OrderStatus.PAID
+        order.paid_at = timezone.now()
+        order.save(update_fields=["status", "paid_at"])
+        order.registrations.filter(status=RegistrationStatus.AWAITING_PAYMENT).update(
+            status=RegistrationStatus.CONFIRMED
+        )
+        notify.payment_received_email(tenant=tenant, order=order, actor=actor)
+    return order
+
+
+def registration_cancel(*, tenant: Tenant, registration: Registration, actor) -> Registration:
+    """Cancel one registration: its spot goes to the waitlist, the attendee is told. When the order
+    has nothing left, the order is cancelled too and its discount use is given back."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(tenant=tenant, pk=registration.order_id)
+        registration = (
+            Registration.objects.select_for_update().select_related("session").get(tenant=tenant, pk=registration.pk)
+        )
+        if registration.status == RegistrationStatus.CANCELLED:
+            raise ValidationError(ALREADY_CANCELLED)
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = timezone.now()
+        registration.cancelled_by = actor
+        registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        if not order.registrations.exclude(status=RegistrationStatus.CANCELLED).exists():
+            order.status = OrderStatus.CANCELLED
+            order.save(update_fields=["status"])
+            if order.discount_code_id:
+                discount_give_back(tenant=tenant, discount=order.discount_code)
+        spot_free(tenant=tenant, session_id=registration.session_id)
+        notify.registration_cancelled_email(tenant=tenant, registration=registration, actor=actor)
+    return registration

@@ -1,0 +1,282 @@
+"""Staff pages of session rosters: sessions, a session's roster and waitlist, inviting people,
+acting on invitations, registrations and waitlist entries, and discount codes."""
+
+import copy
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from tenancy.decorators import staff_required
+from tenancy.models import Role
+from tenancy.shortcuts import confirm_page, submit
+from tenancy.urlresolvers import tenant_reverse
+
+from . import selectors
+from .forms import DiscountFilterForm, DiscountForm, InviteForm, SessionFilterForm, SessionForm
+from .models import Session
+from .services import checkout, discounts, invitations, sessions, waitlist
+
+PER_PAGE = 25
+ROSTER_PER_PAGE = 100
+
+
+def _roster_url(request, session, name="sessions:roster", **kwargs):
+    return tenant_reverse(request.tenant, name, session_id=session.pk, **kwargs)
+
+
+def _confirm_then(request, *, act, success: str, back: str, **confirm):
+    """GET asks (``confirm_page``); POST runs ``act()`` and goes ``back`` with its outcome."""
+    if request.method != "POST":
+        return confirm_page(request, cancel_url=back, **confirm)
+    try:
+        act()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success)
+    return redirect(back)
+
+
+@staff_required()
+def session_list(request):
+    filters = SessionFilterForm(request.GET)
+    filters.is_valid()
+    query = filters.cleaned_data.get("q", "")
+    when = filters.cleaned_data.get("when") or "upcoming"
+    rows = selectors.sessions_search(tenant=request.tenant, query=query, when=when)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "sessions_roster/session_list.html",
+        {"filters": filters, "page": page, "when": when, "filtered": bool(query) or when != "upcoming"},
+    )
+
+
+@staff_required(Role.ADMIN)
+def session_create(request):
+    return _session_form(request, None)
+
+
+@staff_required(Role.ADMIN)
+def session_edit(request, session_id):
+    return _session_form(request, selectors.session_get(tenant=request.tenant, session_id=session_id))
+
+
+def _session_form(request, session: Session | None):
+    form = SessionForm(request.POST or None, instance=session)
+
+    def save(**data):
+        if session is None:
+            return sessions.session_create(tenant=request.tenant, **data)
+        return sessions.session_update(tenant=request.tenant, session=session, **data)
+
+    done = submit(
+        request,
+        form,
+        save,
+        message=lambda saved: f"Session “{saved.title}” saved.",
+        then=lambda saved: _roster_url(request, saved),
+    )
+    return done or render(request, "sessions_roster/session_form.html", {"form": form, "session": session})
+
+
+@staff_required(Role.ADMIN)
+def session_delete(request, session_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    if request.method == "POST":
+        try:
+            sessions.session_delete(tenant=request.tenant, session=session)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect(_roster_url(request, session))
+        messages.success(request, f"Session “{session.title}” deleted.")
+        return redirect(tenant_reverse(request.tenant, "sessions:list"))
+    return confirm_page(
+        request,
+        title="Delete session",
+        question=f"Delete the session “{session.title}”?",
+        consequence="Only a session nobody registered for, was invited to or waits for can be deleted.",
+        confirm_label="Delete session",
+        cancel_url=_roster_url(request, session),
+    )
+
+
+def _session_page(request, session, tab, template, context):
+    summary = selectors.capacity_summary(tenant=request.tenant, session=session)
+    return render(request, template, {"session": session, "summary": summary, "tab": tab, **context})
+
+
+@staff_required()
+def roster(request, session_id):
+    tenant = request.tenant
+    session = selectors.session_get(tenant=tenant, session_id=session_id)
+    return _session_page(
+        request,
+        session,
+        "roster",
+        "sessions_roster/roster.html",
+        {
+            "registered": selectors.registrations_of(tenant=tenant, session=session, status="holding"),
+            "invited": selectors.invitations_of(tenant=tenant, session=session, open_only=True),
+            "cancelled": selectors.registrations_of(tenant=tenant, session=session, status="cancelled"),
+            "closed_invitations": selectors.invitations_of(tenant=tenant, session=session, open_only=False),
+            "public_url": request.build_absolute_uri(
+                tenant_reverse(tenant, "register:session", session_key=session.key)
+            ),
+        },
+    )
+
+
+@staff_required()
+def waitlist_tab(request, session_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    entries = selectors.waitlist_of(tenant=request.tenant, session=session)
+    page = Paginator(entries, ROSTER_PER_PAGE).get_page(request.GET.get("page"))
+    return _session_page(request, session, "waitlist", "sessions_roster/waitlist.html", {"page": page})
+
+
+@staff_required()
+def invite(request, session_id):
+    tenant = request.tenant
+    session = selectors.session_get(tenant=tenant, session_id=session_id)
+    form = InviteForm(
+        request.POST or None,
+        discounts=discounts.discounts_for_session(tenant=tenant, session=session),
+    )
+    if not session.is_full:  # the capacity question is asked only of a full session
+        del form.fields["raise_capacity"]
+    done = submit(
+        request,
+        form,
+        lambda **data: invitations.invitation_send(tenant=tenant, session=session, actor=request.user, **data),
+        message=lambda saved: (
+            f"Invitation sent to {saved.email}. Their spot is held"
+            + (" (the capacity was raised by one)." if saved.raised_capacity else ".")
+        ),
+        then=_roster_url(request, session),
+    )
+    if done:
+        return done
+    full = session.is_full or any(error.code == "full" for error in form.errors.as_data().get("__all__", []))
+    if full and "raise_capacity" not in form.fields:
+        form.fields["raise_capacity"] = copy.deepcopy(InviteForm.base_fields["raise_capacity"])
+    return render(request, "sessions_roster/invite.html", {"form": form, "session": session, "full": full})
+
+
+@staff_required()
+def invitation_resend(request, session_id, invite_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    invitation = selectors.invitation_get(tenant=request.tenant, session=session, invitation_id=invite_id)
+    return _confirm_then(
+        request,
+        act=lambda: invitations.invitation_resend(tenant=request.tenant, invitation=invitation, actor=request.user),
+        success=f"Invitation sent again to {invitation.email}, with the same link.",
+        back=_roster_url(request, session),
+        title="Resend invitation",
+        question=f"Send the invitation to {invitation.email} again?",
+        consequence="A new email goes out with the same link; the spot stays held.",
+        confirm_label="Resend",
+    )
+
+
+@staff_required()
+def invitation_cancel(request, session_id, invite_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    invitation = selectors.invitation_get(tenant=request.tenant, session=session, invitation_id=invite_id)
+    return _confirm_then(
+        request,
+        act=lambda: invitations.invitation_cancel(tenant=request.tenant, invitation=invitation, actor=request.user),
+        success=f"Invitation for {invitation.email} cancelled; the spot is free again.",
+        back=_roster_url(request, session),
+        title="Cancel invitation",
+        question=f"Cancel the invitation for {invitation.email}?",
+        consequence="The link stops working and the spot is freed (offered to the waitlist first, if anyone waits).",
+        confirm_label="Cancel invitation",
+    )
+
+
+@staff_required()
+def registration_paid(request, session_id, registration_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    registration = selectors.registration_get(tenant=request.tenant, session=session, registration_id=registration_id)
+    order = registration.order
+    return _confirm_then(
+        request,
+        act=lambda: checkout.order_mark_paid(tenant=request.tenant, order=order, actor=request.user),
+        success=f"Order {order.number} marked paid; {order.email} was told.",
+        back=_roster_url(request, session),
+        title="Record payment",
+        question=f"Record that order {order.number} ({order.total} {request.tenant.currency}) was paid?",
+        consequence="Every registration in the order is confirmed and the buyer gets an email.",
+        confirm_label="Mark paid",
+    )
+
+
+@staff_required()
+def registration_cancel(request, session_id, registration_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    registration = selectors.registration_get(tenant=request.tenant, session=session, registration_id=registration_id)
+    return _confirm_then(
+        request,
+        act=lambda: checkout.registration_cancel(tenant=request.tenant, registration=registration, actor=request.user),
+        success=f"Registration of {registration.full_name} cancelled; the spot is free again.",
+        back=_roster_url(request, session),
+        title="Cancel registration",
+        question=f"Cancel the registration of {registration.full_name} ({registration.email})?",
+        consequence="They get an email; the spot is freed and offered to the waitlist first. Any refund is up to you.",
+        confirm_label="Cancel registration",
+    )
+
+
+@staff_required()
+def waitlist_remove(request, session_id, entry_id):
+    session = selectors.session_get(tenant=request.tenant, session_id=session_id)
+    entry = selectors.waitlist_entry_get(tenant=request.tenant, session=session, entry_id=entry_id)
+    return _confirm_then(
+        request,
+        act=lambda: waitlist.waitlist_remove(tenant=request.tenant, entry=entry),
+        success=f"{entry.full_name} removed from the waitlist.",
+        back=_roster_url(request, session, "sessions:waitlist"),
+        title="Remove from waitlist",
+        question=f"Remove {entry.full_name} ({entry.email}) from the waitlist?",
+        consequence="If a spot is being held for them, it goes to the next person waiting.",
+        confirm_label="Remove",
+    )
+
+
+@staff_required()
+def discount_list(request):
+    filters = DiscountFilterForm(request.GET)
+    filters.is_valid()
+    query = filters.cleaned_data.get("q", "")
+    rows = selectors.discounts_search(tenant=request.tenant, query=query)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request, "sessions_roster/discount_list.html", {"filters": filters, "page": page, "filtered": bool(query)}
+    )
+
+
+@staff_required(Role.ADMIN)
+def discount_create(request):
+    return _discount_form(request, None)
+
+
+@staff_required(Role.ADMIN)
+def discount_edit(request, discount_id):
+    return _discount_form(request, selectors.discount_get(tenant=request.tenant, discount_id=discount_id))
+
+
+def _discount_form(request, discount):
+    tenant = request.tenant
+    choices = Session.objects.filter(tenant=tenant).order_by("-starts_at")
+    form = DiscountForm(request.POST or None, instance=discount, sessions=choices)
+    done = submit(
+        request,
+        form,
+        lambda **data: discounts.discount_save(tenant=tenant, discount=discount, **data),
+        message=lambda saved: f"Discount code {saved.code} saved.",
+        then=tenant_reverse(tenant, "sessions:discounts"),
+    )
+    return done or render(request, "sessions_roster/discount_form.html", {"form": form, "discount": discount})
