@@ -159,7 +159,7 @@ def checkout(request):
             form.add_error(None, str(exc))
         else:
             cart.clear(request)
-            return redirect(tenant_reverse(tenant, "register:order", reference=order.reference))
+            return redirect(tenant_reverse(tenant, "register:order", order_reference=order.reference))
     return render(request, "sessions_roster/public/checkout.html", {"quote": quote, "form": form})
 
 
@@ -173,14 +173,16 @@ def _signed_in_proofs(request, quote) -> frozenset[int]:
 
 
 @public
-def order_page(request, reference):
-    order = selectors.order_by_reference(tenant=request.tenant, reference=reference)
+def order_page(request, order_reference):
+    order = selectors.order_by_reference(tenant=request.tenant, reference=order_reference)
     registrations = order.registrations.select_related("session")
     return render(request, "sessions_roster/public/order.html", {"order": order, "registrations": registrations})
 
 
-def _closed(request, message: str, *, title: str):
-    return render(request, "sessions_roster/public/link_closed.html", {"message": message, "title": title}, status=410)
+def _closed(request, message: str, *, title: str, status: int = 410):
+    """A link that cannot be used: 410 Gone for a real one that is closed, 404 for one we do not know."""
+    context = {"message": message, "title": title}
+    return render(request, "sessions_roster/public/link_closed.html", context, status=status)
 
 
 @public
@@ -189,7 +191,7 @@ def invitation_link(request, invite_token):
     try:
         invitation = invitations.invitation_open(tenant=request.tenant, token=token)
     except invitations.InvitationClosed as exc:
-        return _closed(request, str(exc), title="Invitation not available")
+        return _closed(request, str(exc), title="Invitation not available", status=exc.status)
     if invitation.lock_to_email and not (
         invitation.pk in cart.proven(request) or invitations.proves_address(invitation=invitation, user=request.user)
     ):
@@ -213,7 +215,7 @@ def invitation_verify(request, invite_token):
     try:
         invitation = invitations.invitation_open(tenant=tenant, token=token)
     except invitations.InvitationClosed as exc:
-        return _closed(request, str(exc), title="Invitation not available")
+        return _closed(request, str(exc), title="Invitation not available", status=exc.status)
     link = tenant_reverse(tenant, "register:invitation", invite_token=token)
     checking = request.method == "POST" and request.POST.get("action") == "check"
     form = ProofForm(request.POST if checking else None)
@@ -247,7 +249,7 @@ def offer_link(request, offer_token):
     token = offer_token
     entry = waitlist.offer_for_token(tenant=request.tenant, token=token)
     if entry is None:
-        return _closed(request, OFFER_UNKNOWN, title="Offer not available")
+        return _closed(request, OFFER_UNKNOWN, title="Offer not available", status=404)
     if entry.status == WaitlistStatus.OFFERED and waitlist.offer_lapse(tenant=request.tenant, entry_id=entry.pk):
         entry.refresh_from_db()
     if entry.status != WaitlistStatus.OFFERED:

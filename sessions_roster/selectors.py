@@ -37,7 +37,7 @@ def _with_counts(rows: QuerySet) -> QuerySet:
 
 
 def sessions_search(*, tenant: Tenant, query: str = "", when: str = "upcoming") -> QuerySet:
-    rows = Session.objects.filter(tenant=tenant)
+    rows = Session.objects.filter(tenant=tenant).order_by("starts_at", "id")
     now = timezone.now()
     if when == "upcoming":
         rows = rows.filter(ends_at__gt=now)
@@ -122,7 +122,7 @@ def waitlist_entry_get(*, tenant: Tenant, session: Session, entry_id: int) -> Wa
 
 
 def discounts_search(*, tenant: Tenant, query: str = "") -> QuerySet:
-    rows = DiscountCode.objects.filter(tenant=tenant).annotate(session_count=Count("sessions"))
+    rows = DiscountCode.objects.filter(tenant=tenant).annotate(session_count=Count("sessions")).order_by("code")
     if query:
         rows = rows.filter(code__icontains=query.strip())
     return rows

@@ -258,3 +258,69 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
     params = factory.LazyAttribute(lambda o: {"contract": ContractFactory(tenant=o.tenant).pk})
     original_name = "participants.csv"
     content = b"first_name,last_name,email,price_code\n"
+
+
+from sessions_roster.models import DiscountCode, Session  # noqa: E402
+from sessions_roster.services import checkout as session_checkout  # noqa: E402
+from sessions_roster.services import invitations as session_invitations  # noqa: E402
+from sessions_roster.services import tokens as session_tokens  # noqa: E402
+from sessions_roster.services import waitlist as session_waitlist  # noqa: E402
+
+
+class SessionFactory(InTenant):
+    """A session a week ahead, open for registration. Spots are taken only through the services
+    (``session_register``, ``session_invite``, ``waitlist_add``), so the counter stays true."""
+
+    class Meta:
+        model = Session
+
+    key = factory.Sequence(lambda n: f"sess{n:08d}")
+    title = factory.Sequence(lambda n: f"Workshop {n}")
+    location = "Room 1"
+    starts_at = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0) + timedelta(days=7))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=2))
+    capacity = 5
+    price = Decimal("20.00")
+
+
+class DiscountFactory(InTenant):
+    class Meta:
+        model = DiscountCode
+
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    kind = "percent"
+    value = Decimal("10")
+
+
+def session_register(session, email=None, *, first_name="Reg", last_name="Istrant", discount="", invitation=None):
+    """Check out one spot in ``session`` (through its invitation if given); returns the order."""
+    email = email or f"{session_register.counter}@attendees.example.com"
+    session_register.counter += 1
+    line = session_checkout.CartLine(session.pk, invitation_id=invitation.pk if invitation else None)
+    return session_checkout.order_checkout(
+        tenant=session.tenant,
+        lines=[line],
+        attendee=session_checkout.Attendee(first_name, last_name, email),
+        discount_text=discount,
+        proven_invitations=frozenset([invitation.pk]) if invitation else frozenset(),
+    )
+
+
+session_register.counter = 0
+
+
+def session_invite(session, email="invitee@example.com", **kwargs):
+    """Invite through the service; returns ``(invitation, token of its link)``."""
+    invitation = session_invitations.invitation_send(tenant=session.tenant, session=session, email=email, **kwargs)
+    return invitation, session_tokens.link_token("invitation", invitation.token_salt)
+
+
+def waitlist_add(session, email="waiting@example.com", first_name="Wait", last_name="Ing"):
+    return session_waitlist.waitlist_join(
+        tenant=session.tenant, session=session, first_name=first_name, last_name=last_name, email=email
+    )
+
+
+def offer_token(entry) -> str:
+    entry.refresh_from_db()
+    return session_tokens.link_token("offer", entry.offer_salt)

@@ -40,6 +40,15 @@ OBJECT_ARGUMENTS = {
     "booking_id",
     "reference",
     "job_id",
+    "session_id",
+    "session_key",
+    "invite_id",
+    "invite_token",
+    "registration_id",
+    "order_reference",
+    "entry_id",
+    "offer_token",
+    "discount_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -9,15 +9,21 @@ from .factories import (
     ClientFactory,
     CodeFactory,
     ContractFactory,
+    DiscountFactory,
     ImportJobFactory,
     MembershipFactory,
     OrganisationFactory,
     OutboundEmailFactory,
     ParticipantFactory,
     PriceFactory,
+    SessionFactory,
     SlotFactory,
     StaffInvitationFactory,
     invitation_with_token,
+    offer_token,
+    session_invite,
+    session_register,
+    waitlist_add,
 )
 
 
@@ -37,6 +43,16 @@ def build_world(tenant) -> World:
     slot = SlotFactory(tenant=tenant, service=service)
     booking = BookingFactory(tenant=tenant, slot=slot, service=service)
     _, token = invitation_with_token(tenant=tenant)
+    session = SessionFactory(tenant=tenant, capacity=3)
+    discount = DiscountFactory(tenant=tenant)
+    order = session_register(session)
+    invite, invite_token = session_invite(session, discount_code=discount)
+    session_register(session)  # now full: the next person waits, then gets the spot a cancellation frees
+    entry = waitlist_add(session)
+    from sessions_roster.services.invitations import invitation_cancel
+
+    invitation_cancel(tenant=tenant, invitation=invite, actor=None)
+    pending, invite_token = session_invite(session, email="second-invitee@example.com", raise_capacity=True)
     objects = {
         "client_id": ClientFactory(tenant=tenant).pk,
         "member_id": MembershipFactory(tenant=tenant).pk,
@@ -54,5 +70,14 @@ def build_world(tenant) -> World:
         "booking_id": booking.pk,
         "reference": booking.reference,
         "job_id": ImportJobFactory(tenant=tenant, params={"contract": contract.pk}).pk,
+        "session_id": session.pk,
+        "session_key": session.key,
+        "invite_id": pending.pk,
+        "invite_token": invite_token,
+        "registration_id": order.registrations.get().pk,
+        "order_reference": order.reference,
+        "entry_id": entry.pk,
+        "offer_token": offer_token(entry),
+        "discount_id": discount.pk,
     }
     return World(tenant, objects)

@@ -53,7 +53,12 @@ PROOF_RESEND_SECONDS = 30
 
 
 class InvitationClosed(Exception):
-    """An invitation link that cannot be used; ``str(exc)`` is the message for the page."""
+    """An invitation link that cannot be used; ``str(exc)`` is the message for the page, ``status``
+    404 for a link we do not know and 410 (gone) for one that is closed."""
+
+    def __init__(self, message: str, status: int = 410):
+        super().__init__(message)
+        self.status = status
 
 
 def invitation_send(
@@ -198,7 +203,7 @@ def invitation_open(*, tenant: Tenant, token: str) -> SessionInvitation:
     An invitation past its expiry is expired here and then (freeing its spot) if the sweeper has not."""
     invitation = invitation_for_token(tenant=tenant, token=token)
     if invitation is None:
-        raise InvitationClosed(LINK_UNKNOWN)
+        raise InvitationClosed(LINK_UNKNOWN, status=404)
     if invitation.is_due_to_expire:
         invitation_expire(tenant=tenant, invitation_id=invitation.pk)
         invitation.refresh_from_db()

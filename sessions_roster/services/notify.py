@@ -93,7 +93,7 @@ def order_confirmation_email(*, tenant: Tenant, order: Order, registrations: lis
             "total": money(tenant, order.total),
             "paid": order.status == "paid",
             "payment_instructions": order.payment_instructions,
-            "order_link": absolute_tenant_url(tenant, "register:order", reference=order.reference),
+            "order_link": absolute_tenant_url(tenant, "register:order", order_reference=order.reference),
         },
         idempotency_key=f"session-order:{order.pk}",
     )
