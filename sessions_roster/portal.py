@@ -9,8 +9,6 @@ def sessions_tile(request, client):
     tenant, email = request.tenant, request.user.email
     registrations = list(registrations_for_person(tenant=tenant, email=email)[:20])
     waiting = list(waitlist_for_person(tenant=tenant, email=email))
-    if not registrations and not waiting:
-        return None
     return Tile(
         "Your sessions",
         "sessions_roster/portal_tile.html",
