@@ -49,9 +49,10 @@ class Screens:
         self.page, self.name, self.step = page, name, 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def shot(self, label):
+    def shot(self, label, page=None):
+        """Screenshot of the test's page, or of ``page`` (a second visitor's browser)."""
         self.step += 1
-        self.page.screenshot(path=SCREENSHOTS / f"{self.name}-{self.step:02d}-{label}.png", full_page=True)
+        (page or self.page).screenshot(path=SCREENSHOTS / f"{self.name}-{self.step:02d}-{label}.png", full_page=True)
 
 
 @pytest.fixture
