@@ -84,10 +84,20 @@ class QuotedLine:
     price: Decimal
     discount: Decimal
     held_by: SessionInvitation | WaitlistEntry | None = None
+    problem: str = ""
 
     @property
     def amount(self) -> Decimal:
         return self.price - self.discount
+
+    @property
+    def held_by_invitation(self) -> bool:
+        return isinstance(self.held_by, SessionInvitation) and not self.problem
+
+    @property
+    def held_until(self):
+        """When the waitlist offer holding this line ends (None for other lines)."""
+        return self.held_by.offer_expires_at if isinstance(self.held_by, WaitlistEntry) and not self.problem else None
 
 
 @dataclass
@@ -129,6 +139,9 @@ def cart_quote(*, tenant: Tenant, lines: list[CartLine], discount_text: str = ""
         if line.session_id in sessions
     ]
     quote = Quote(quoted)
+    for line in quoted:
+        line.problem = hold_problem(line.held_by, line.session)
+    quote.problems = [line.problem for line in quoted if line.problem]
     if discount_text:
         try:
             discount = discount_find(tenant=tenant, text=discount_text)
@@ -229,20 +242,29 @@ def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset
     return QuotedLine(session, session.price, Decimal("0"), holder)
 
 
+def hold_problem(holder: SessionInvitation | WaitlistEntry | None, session: Session) -> str:
+    """Why the invitation or offer behind a cart line no longer holds its spot; "" while it does."""
+    if isinstance(holder, SessionInvitation):
+        if holder.is_due_to_expire:
+            return LINK_EXPIRED
+        return {
+            InvitationStatus.CANCELLED: LINK_CANCELLED,
+            InvitationStatus.EXPIRED: LINK_EXPIRED,
+            InvitationStatus.ACCEPTED: LINK_USED,
+        }.get(holder.status, "")
+    if isinstance(holder, WaitlistEntry):
+        if holder.status != WaitlistStatus.OFFERED or holder.offer_expires_at <= timezone.now():
+            return OFFER_LAPSED.format(title=session.title)
+    return ""
+
+
 def _claim_invitation(tenant, session, invitation_id, attendee, proven) -> SessionInvitation:
     invitation = (
         SessionInvitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id, session=session).first()
     )
     if invitation is None:
         raise CheckoutError(SESSION_GONE)
-    if invitation.is_due_to_expire:
-        raise CheckoutError(LINK_EXPIRED)
-    refusal = {
-        InvitationStatus.CANCELLED: LINK_CANCELLED,
-        InvitationStatus.EXPIRED: LINK_EXPIRED,
-        InvitationStatus.ACCEPTED: LINK_USED,
-    }.get(invitation.status)
-    if refusal:
+    if refusal := hold_problem(invitation, session):
         raise CheckoutError(refusal)
     if invitation.lock_to_email:
         if invitation.pk not in proven:
@@ -257,7 +279,7 @@ def _claim_invitation(tenant, session, invitation_id, attendee, proven) -> Sessi
 
 def _claim_offer(tenant, session, entry_id) -> WaitlistEntry:
     entry = WaitlistEntry.objects.select_for_update().filter(tenant=tenant, pk=entry_id, session=session).first()
-    if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at <= timezone.now():
+    if entry is None or hold_problem(entry, session):
         raise CheckoutError(OFFER_LAPSED.format(title=session.title))
     entry.status = WaitlistStatus.REGISTERED
     entry.closed_at = timezone.now()
