@@ -217,6 +217,8 @@ def invitation_verify(request, invite_token):
     except invitations.InvitationClosed as exc:
         return _closed(request, str(exc), title="Invitation not available", status=exc.status)
     link = tenant_reverse(tenant, "register:invitation", invite_token=token)
+    if not invitation.lock_to_email:
+        return redirect(link)
     checking = request.method == "POST" and request.POST.get("action") == "check"
     form = ProofForm(request.POST if checking else None)
     if request.method == "POST" and not checking:
