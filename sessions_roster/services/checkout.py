@@ -43,9 +43,9 @@ from .discounts import (
     discount_split,
     discount_use,
 )
-from .invitations import LINK_CANCELLED, LINK_EXPIRED, LINK_USED
+from .invitations import LINK_CANCELLED, LINK_EXPIRED, LINK_USED, invitation_expire
 from .spots import spot_take
-from .waitlist import spot_free
+from .waitlist import close_waiting_for_registered, offer_lapse, spot_free
 
 CART_EMPTY = "Your cart is empty. Add a session first."
 SESSION_GONE = "A session in your cart is no longer offered; it was removed from your cart."
@@ -131,6 +131,7 @@ def one_line_per_session(lines: list[CartLine]) -> list[CartLine]:
 
 def cart_quote(*, tenant: Tenant, lines: list[CartLine], discount_text: str = "") -> Quote:
     """Price the cart for the page: nothing is taken or counted. Lines whose session is gone are left out."""
+    lines = one_line_per_session(lines)
     sessions = Session.objects.filter(tenant=tenant).in_bulk([line.session_id for line in lines])
     holders = _holders(tenant, lines)
     quoted = [
@@ -200,15 +201,28 @@ def order_checkout(
     except IntegrityError:
         # Two checkouts for the same person and session at once: the database let one through.
         raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title="this session")) from None
+    except CheckoutError:
+        _close_overdue_holds(tenant, lines)
+        raise
+
+
+def _close_overdue_holds(tenant: Tenant, lines: list[CartLine]) -> None:
+    """A refused checkout rolled back whole; holds it found past their time are closed now, in their
+    own transactions, so their spots pass on as the refusal says (the sweeper would, a minute later)."""
+    for line in lines:
+        if line.invitation_id:
+            invitation_expire(tenant=tenant, invitation_id=line.invitation_id)
+        elif line.entry_id:
+            offer_lapse(tenant=tenant, entry_id=line.entry_id)
 
 
 def _checkout(tenant, lines, attendee, discount_text, user, proven) -> Order:
     # Lock order, the same everywhere: the discount code, then holders and sessions by session id.
     discount = discount_find(tenant=tenant, text=discount_text, lock=True) if discount_text else None
-    quoted = [_claim(tenant, line, attendee, proven) for line in sorted(lines, key=lambda line: line.session_id)]
-    quote = Quote(quoted)
+    claimed = {line: _claim(tenant, line, attendee, proven) for line in sorted(lines, key=lambda line: line.session_id)}
+    quote = Quote([claimed[line] for line in lines])  # in the cart's order, as the quote showed it
     if discount is not None:
-        _check_discount_fits(discount, quoted)
+        _check_discount_fits(discount, quote.lines)
         _apply(quote, discount)
         discount_use(tenant=tenant, discount=discount)
     order = _order(tenant, quote, attendee, user)
@@ -328,6 +342,12 @@ def _order(tenant: Tenant, quote: Quote, attendee: Attendee, user) -> Order:
 def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee) -> Registration:
     held = line.held_by
     paid = order.status == OrderStatus.PAID
+    close_waiting_for_registered(
+        tenant=tenant,
+        session_id=line.session.pk,
+        email=attendee.email,
+        keep=held if isinstance(held, WaitlistEntry) else None,
+    )
     return Registration.objects.create(
         tenant=tenant,
         order=order,

@@ -31,6 +31,7 @@ SESSION_FULL = (
     "This session is full. Tick “Raise the capacity by one” to invite this person anyway; the session "
     "then takes one more person."
 )
+SESSION_NOT_HERE = "This session is not in this workspace."
 ALREADY_INVITED = "This email address already has a pending invitation to this session."
 EXPIRY_IN_PAST = "The expiry must be in the future."
 EXPIRY_AFTER_START = "The expiry must be before the session starts."
@@ -49,6 +50,7 @@ PROOF_WRONG = "That code is not right. Check the email and try again."
 PROOF_EXPIRED = "That code has expired. Ask for a new one."
 PROOF_TOO_MANY = "Too many wrong codes. Ask for a new code."
 PROOF_NONE = "Ask for a code first."
+PROOF_NOT_NEEDED = "This invitation does not need a code."
 PROOF_RESEND_SECONDS = 30
 
 
@@ -75,6 +77,8 @@ def invitation_send(
     """Invite ``email`` and hold a spot for them. A full session is refused unless
     ``raise_capacity``: then the capacity grows by one for this invitation."""
     email = normalize_email(email)
+    if session.tenant_id != tenant.pk:
+        raise ValidationError(SESSION_NOT_HERE)
     _check_new(tenant=tenant, session=session, discount_code=discount_code, expires_at=expires_at)
     salt = tokens.new_salt()
     token = tokens.link_token("invitation", salt)
@@ -140,9 +144,9 @@ def _send(*, tenant: Tenant, invitation: SessionInvitation, actor) -> None:
 
 def invitation_resend(*, tenant: Tenant, invitation: SessionInvitation, actor) -> SessionInvitation:
     """A new email with the same link; refused for a double click and for a closed invitation."""
+    invitation_expire(tenant=tenant, invitation_id=invitation.pk)  # committed before any refusal below
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
-        _expire_if_due(tenant, invitation)
         if invitation.status != InvitationStatus.PENDING:
             raise ValidationError(NOT_PENDING.format(action="resent"))
         if invitation.sent_at and invitation.sent_at > timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS):
@@ -228,6 +232,8 @@ def proof_send(*, tenant: Tenant, invitation: SessionInvitation) -> None:
     minutes = settings.EMAIL_PROOF_MINUTES
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
+        if invitation.status != InvitationStatus.PENDING or not invitation.lock_to_email:
+            raise ValidationError(PROOF_NOT_NEEDED)
         now = timezone.now()
         if invitation.proof_expires_at and invitation.proof_expires_at - timedelta(minutes=minutes) > now - timedelta(
             seconds=PROOF_RESEND_SECONDS

@@ -9,12 +9,21 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import normalize_email
 from tenancy.models import Tenant
 
-from ..models import HOLDING_REGISTRATION, Registration, Session, WaitlistEntry, WaitlistStatus
+from ..models import (
+    HOLDING_REGISTRATION,
+    InvitationStatus,
+    Registration,
+    Session,
+    SessionInvitation,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from . import notify, tokens
 from .spots import spot_release, spot_take
 
@@ -69,6 +78,7 @@ def waitlist_offer_next(*, tenant: Tenant, session_id: int) -> int:
             entry = (
                 WaitlistEntry.objects.select_for_update(skip_locked=True)
                 .filter(tenant=tenant, session_id=session_id, status=WaitlistStatus.WAITING)
+                .exclude(_has_a_spot(tenant, session_id))
                 .order_by("created_at", "id")
                 .first()
             )
@@ -76,6 +86,38 @@ def waitlist_offer_next(*, tenant: Tenant, session_id: int) -> int:
                 return offered
             _offer(tenant=tenant, session=session, entry=entry)
             offered += 1
+
+
+def _has_a_spot(tenant: Tenant, session_id: int) -> Q:
+    """People who already hold a spot in the session (registered, or with a pending invitation):
+    an offer to them would hold a second spot they cannot use."""
+    registered = Registration.objects.filter(
+        tenant=tenant, session_id=session_id, email__iexact=OuterRef("email"), status__in=HOLDING_REGISTRATION
+    )
+    invited = SessionInvitation.objects.filter(
+        tenant=tenant, session_id=session_id, email__iexact=OuterRef("email"), status=InvitationStatus.PENDING
+    )
+    return Q(Exists(registered)) | Q(Exists(invited))
+
+
+def close_waiting_for_registered(*, tenant: Tenant, session_id: int, email: str, keep=None) -> None:
+    """Someone who registers (through an invitation, say) leaves the waitlist; an offer they had
+    been sent is withdrawn and its spot passes on. Call in the registering transaction."""
+    entries = WaitlistEntry.objects.select_for_update().filter(
+        tenant=tenant,
+        session_id=session_id,
+        email__iexact=email,
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    )
+    if keep is not None:
+        entries = entries.exclude(pk=keep.pk)
+    for entry in entries:
+        held = entry.status == WaitlistStatus.OFFERED
+        entry.status = WaitlistStatus.REGISTERED
+        entry.closed_at = timezone.now()
+        entry.save(update_fields=["status", "closed_at"])
+        if held:
+            spot_free(tenant=tenant, session_id=session_id)
 
 
 def _offer(*, tenant: Tenant, session: Session, entry: WaitlistEntry) -> None:
