@@ -4,7 +4,9 @@ from bookings.forms import check_year
 from invitations.forms import DATETIME_FORMATS, DATETIME_WIDGET
 from tenancy.models import NO_CONTROL_CHARACTERS
 
-from .models import DiscountCode, Session
+from .models import DiscountCode, DiscountKind, Session
+from .services.discounts import DISCOUNT_PERCENT_TOO_HIGH
+from .services.sessions import ENDS_BEFORE_START
 
 
 def _moment(label, *, required=True, help_text=""):
@@ -40,6 +42,14 @@ class SessionForm(forms.ModelForm):
             "offer_hold_hours",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def clean(self):
+        # Checked here too, so the message sits beside the field before the model's constraint runs.
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", ENDS_BEFORE_START)
+        return cleaned
 
 
 class SessionFilterForm(forms.Form):
@@ -86,6 +96,12 @@ class DiscountForm(forms.ModelForm):
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sessions"].queryset = sessions
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == DiscountKind.PERCENT and (cleaned.get("value") or 0) > 100:
+            self.add_error("value", DISCOUNT_PERCENT_TOO_HIGH)
+        return cleaned
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip().upper()

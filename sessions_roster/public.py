@@ -197,7 +197,7 @@ def invitation_link(request, invite_token):
     ):
         return redirect(tenant_reverse(request.tenant, "register:invitation_verify", invite_token=token))
     cart.add(request, CartLine(invitation.session_id, invitation_id=invitation.pk))
-    if invitation.discount_code and not cart.discount(request):
+    if invitation.discount_code:  # the discount the invitee was promised wins over anything typed before
         cart.set_discount(request, invitation.discount_code.code)
     messages.success(request, INVITATION_IN_CART.format(title=invitation.session.title))
     return redirect(_cart_url(request))

@@ -247,13 +247,35 @@ def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset
     elif line.entry_id:
         holder = _claim_offer(tenant, session, line.entry_id)
     else:
-        holder = None
-        if not session.registration_open:
-            when = notify.local_time(tenant, session.registration_opens_at)
-            raise CheckoutError(NOT_OPEN_YET.format(title=session.title, when=when))
-        if not spot_take(tenant=tenant, session_id=session.pk):
-            raise CheckoutError(SESSION_FULL_NOW.format(title=session.title))
+        holder = _claim_plain(tenant, session, attendee, proven)
     return QuotedLine(session, session.price, Decimal("0"), holder)
+
+
+def _claim_plain(tenant, session, attendee, proven) -> SessionInvitation | None:
+    """A line added from the public page. Someone invited to the session who registers this way
+    uses the spot their invitation holds (a locked invitation only once its address is proved);
+    otherwise a free spot is taken, and an invitation still pending for the address is closed and
+    its spot passed on, so one person never holds two spots."""
+    invitation = (
+        SessionInvitation.objects.select_for_update()
+        .filter(tenant=tenant, session=session, email__iexact=attendee.email, status=InvitationStatus.PENDING)
+        .first()
+    )
+    if invitation is not None and not hold_problem(invitation, session):
+        if not invitation.lock_to_email or invitation.pk in proven:
+            return _claim_invitation(tenant, session, invitation.pk, attendee, proven)
+    if not session.registration_open:
+        when = notify.local_time(tenant, session.registration_opens_at)
+        raise CheckoutError(NOT_OPEN_YET.format(title=session.title, when=when))
+    if not spot_take(tenant=tenant, session_id=session.pk):
+        raise CheckoutError(SESSION_FULL_NOW.format(title=session.title))
+    if invitation is not None:
+        invitation.status = InvitationStatus.ACCEPTED
+        invitation.closed_at = timezone.now()
+        invitation.save(update_fields=["status", "closed_at"])
+        spot_free(tenant=tenant, session_id=session.pk)
+        return invitation
+    return None
 
 
 def hold_problem(holder: SessionInvitation | WaitlistEntry | None, session: Session) -> str:
@@ -386,7 +408,9 @@ def registration_cancel(*, tenant: Tenant, registration: Registration, actor) ->
     with transaction.atomic():
         order = Order.objects.select_for_update().get(tenant=tenant, pk=registration.order_id)
         registration = (
-            Registration.objects.select_for_update().select_related("session").get(tenant=tenant, pk=registration.pk)
+            Registration.objects.select_for_update(of=("self",))
+            .select_related("session")
+            .get(tenant=tenant, pk=registration.pk)
         )
         if registration.status == RegistrationStatus.CANCELLED:
             raise ValidationError(ALREADY_CANCELLED)

@@ -189,7 +189,9 @@ def _close(invitation: SessionInvitation, status: str, actor=None) -> None:
 
 
 def _locked(tenant: Tenant, invitation_id: int) -> SessionInvitation:
-    return SessionInvitation.objects.select_for_update().select_related("session").get(tenant=tenant, pk=invitation_id)
+    # of=self: the joined session row is not locked here (its counter is changed by UPDATEs, in order).
+    rows = SessionInvitation.objects.select_for_update(of=("self",)).select_related("session")
+    return rows.get(tenant=tenant, pk=invitation_id)
 
 
 def invitation_for_token(*, tenant: Tenant, token: str) -> SessionInvitation | None:
