@@ -44,7 +44,7 @@ from .discounts import (
     discount_use,
 )
 from .invitations import LINK_CANCELLED, LINK_EXPIRED, LINK_USED, invitation_expire
-from .spots import spot_take
+from .spots import person_lock, spot_take
 from .waitlist import close_waiting_for_registered, offer_lapse, spot_free
 
 CART_EMPTY = "Your cart is empty. Add a session first."
@@ -238,17 +238,38 @@ def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset
         raise CheckoutError(SESSION_GONE)
     if session.has_started:
         raise CheckoutError(STARTED.format(title=session.title))
+    person_lock(session_id=session.pk, email=attendee.email)
     if Registration.objects.filter(
         tenant=tenant, session=session, email__iexact=attendee.email, status__in=HOLDING_REGISTRATION
     ).exists():
         raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title=session.title))
+    # Their place on the waitlist ends with this registration. Done before any spot is taken: the
+    # same order (waitlist entry, then session row) as lapsing or removing an offer.
+    close_waiting_for_registered(tenant=tenant, session_id=session.pk, email=attendee.email, keep_id=line.entry_id)
     if line.invitation_id:
         holder = _claim_invitation(tenant, session, line.invitation_id, attendee, proven)
     elif line.entry_id:
         holder = _claim_offer(tenant, session, line.entry_id)
+        _close_pending_invitation(tenant, session, attendee.email)
     else:
         holder = _claim_plain(tenant, session, attendee, proven)
     return QuotedLine(session, session.price, Decimal("0"), holder)
+
+
+def _close_pending_invitation(tenant, session, email) -> SessionInvitation | None:
+    """Someone who took a spot another way no longer needs the one their invitation holds: it is
+    closed as used and its spot passes on."""
+    invitation = (
+        SessionInvitation.objects.select_for_update()
+        .filter(tenant=tenant, session=session, email__iexact=email, status=InvitationStatus.PENDING)
+        .first()
+    )
+    if invitation is not None:
+        invitation.status = InvitationStatus.ACCEPTED
+        invitation.closed_at = timezone.now()
+        invitation.save(update_fields=["status", "closed_at"])
+        spot_free(tenant=tenant, session_id=session.pk)
+    return invitation
 
 
 def _claim_plain(tenant, session, attendee, proven) -> SessionInvitation | None:
@@ -269,13 +290,7 @@ def _claim_plain(tenant, session, attendee, proven) -> SessionInvitation | None:
         raise CheckoutError(NOT_OPEN_YET.format(title=session.title, when=when))
     if not spot_take(tenant=tenant, session_id=session.pk):
         raise CheckoutError(SESSION_FULL_NOW.format(title=session.title))
-    if invitation is not None:
-        invitation.status = InvitationStatus.ACCEPTED
-        invitation.closed_at = timezone.now()
-        invitation.save(update_fields=["status", "closed_at"])
-        spot_free(tenant=tenant, session_id=session.pk)
-        return invitation
-    return None
+    return _close_pending_invitation(tenant, session, attendee.email)
 
 
 def hold_problem(holder: SessionInvitation | WaitlistEntry | None, session: Session) -> str:
@@ -364,12 +379,6 @@ def _order(tenant: Tenant, quote: Quote, attendee: Attendee, user) -> Order:
 def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee) -> Registration:
     held = line.held_by
     paid = order.status == OrderStatus.PAID
-    close_waiting_for_registered(
-        tenant=tenant,
-        session_id=line.session.pk,
-        email=attendee.email,
-        keep=held if isinstance(held, WaitlistEntry) else None,
-    )
     return Registration.objects.create(
         tenant=tenant,
         order=order,

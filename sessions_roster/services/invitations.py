@@ -21,10 +21,12 @@ from ..models import (
     Registration,
     Session,
     SessionInvitation,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from . import notify, tokens
 from .discounts import DISCOUNT_NOT_FOR_SESSION, DiscountRefused, discount_applies_to, discount_check
-from .spots import spot_add, spot_take
+from .spots import person_lock, spot_add, spot_take
 from .waitlist import ALREADY_REGISTERED, SESSION_STARTED, spot_free
 
 SESSION_FULL = (
@@ -32,6 +34,7 @@ SESSION_FULL = (
     "then takes one more person."
 )
 SESSION_NOT_HERE = "This session is not in this workspace."
+ALREADY_OFFERED = "This email address has an open waitlist offer for this session, which already holds a spot."
 ALREADY_INVITED = "This email address already has a pending invitation to this session."
 EXPIRY_IN_PAST = "The expiry must be in the future."
 EXPIRY_AFTER_START = "The expiry must be before the session starts."
@@ -83,10 +86,15 @@ def invitation_send(
     salt = tokens.new_salt()
     token = tokens.link_token("invitation", salt)
     with transaction.atomic():
+        person_lock(session_id=session.pk, email=email)
         if Registration.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status__in=HOLDING_REGISTRATION
         ).exists():
             raise ValidationError({"email": ALREADY_REGISTERED})
+        if WaitlistEntry.objects.filter(
+            tenant=tenant, session=session, email__iexact=email, status=WaitlistStatus.OFFERED
+        ).exists():
+            raise ValidationError({"email": ALREADY_OFFERED})
         if SessionInvitation.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status=InvitationStatus.PENDING
         ).exists():

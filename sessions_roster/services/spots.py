@@ -1,6 +1,7 @@
 """The spot counter of a session. Each change is one conditional UPDATE on the session row, so
 concurrent checkouts, invitations and offers cannot together pass the capacity (docs/concurrency.md)."""
 
+from django.db import connection
 from django.db.models import F
 
 from tenancy.models import Tenant
@@ -24,3 +25,14 @@ def spot_add(*, tenant: Tenant, session_id: int) -> None:
 def spot_release(*, tenant: Tenant, session_id: int) -> None:
     """Give one spot back. Callers offer it to the waitlist next: ``waitlist.spot_free``."""
     Session.objects.filter(tenant=tenant, pk=session_id, spots_taken__gt=0).update(spots_taken=F("spots_taken") - 1)
+
+
+def person_lock(*, session_id: int, email: str) -> None:
+    """Serialise everything that can give one person a spot in one session (checkout, invitation,
+    waitlist), for the rest of the transaction: their checks ("already registered", "already
+    invited") then hold until the spot is taken. A PostgreSQL advisory lock; none on SQLite."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"session-person:{session_id}:{email.lower()}"]
+            )

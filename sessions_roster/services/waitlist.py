@@ -25,7 +25,7 @@ from ..models import (
     WaitlistStatus,
 )
 from . import notify, tokens
-from .spots import spot_release, spot_take
+from .spots import person_lock, spot_release, spot_take
 
 SESSION_STARTED = "This session has already started."
 WAITLIST_NOT_FULL = "There are spots left in this session: you can register now instead of waiting."
@@ -37,6 +37,7 @@ ENTRY_CLOSED = "This person is no longer waiting."
 def waitlist_join(*, tenant: Tenant, session: Session, first_name: str, last_name: str, email: str, user=None):
     email = normalize_email(email)
     with transaction.atomic():
+        person_lock(session_id=session.pk, email=email)
         session = Session.objects.select_for_update().get(tenant=tenant, pk=session.pk)
         if session.has_started:
             raise ValidationError(SESSION_STARTED)
@@ -100,7 +101,7 @@ def _has_a_spot(tenant: Tenant, session_id: int) -> Q:
     return Q(Exists(registered)) | Q(Exists(invited))
 
 
-def close_waiting_for_registered(*, tenant: Tenant, session_id: int, email: str, keep=None) -> None:
+def close_waiting_for_registered(*, tenant: Tenant, session_id: int, email: str, keep_id: int | None = None) -> None:
     """Someone who registers (through an invitation, say) leaves the waitlist; an offer they had
     been sent is withdrawn and its spot passes on. Call in the registering transaction."""
     entries = WaitlistEntry.objects.select_for_update().filter(
@@ -109,8 +110,8 @@ def close_waiting_for_registered(*, tenant: Tenant, session_id: int, email: str,
         email__iexact=email,
         status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
     )
-    if keep is not None:
-        entries = entries.exclude(pk=keep.pk)
+    if keep_id is not None:
+        entries = entries.exclude(pk=keep_id)
     for entry in entries:
         held = entry.status == WaitlistStatus.OFFERED
         entry.status = WaitlistStatus.REGISTERED
