@@ -182,6 +182,7 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="payments.providers.Offli
 # One-time codes that prove an invited email address: minutes valid, wrong tries allowed.
 EMAIL_PROOF_MINUTES = env.int("EMAIL_PROOF_MINUTES", default=15)
 EMAIL_PROOF_ATTEMPTS = env.int("EMAIL_PROOF_ATTEMPTS", default=5)
+EMAIL_PROOF_CODES = env.int("EMAIL_PROOF_CODES", default=5)
 # The request header holding the client address when behind a proxy (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # Uploaded CSV files: the largest accepted, in bytes and in data rows.

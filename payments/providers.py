@@ -1,13 +1,14 @@
 """Payment providers. ``PAYMENT_PROVIDER`` names the class; ``payment_provider()`` returns one.
 
 A provider receives a ``PaymentRequest`` for a total above zero and answers with a ``PaymentStart``:
-whether the order is paid already (an online provider that captured the money) or awaits payment,
-and what to tell the buyer. A zero total never reaches a provider: it is confirmed at once.
+whether the order is paid already or awaits payment, and what to tell the buyer. A zero total never
+reaches a provider: it is confirmed at once. ``start`` runs inside the checkout transaction, so it
+must not take money: a gateway that captures payment belongs after the commit (a redirect to its
+page, then a callback that marks the order paid), never inside ``start``.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Protocol
 
 from django.conf import settings
@@ -52,6 +53,5 @@ class OfflineProvider:
         )
 
 
-@lru_cache(maxsize=None)
 def payment_provider() -> PaymentProvider:
     return import_string(settings.PAYMENT_PROVIDER)()

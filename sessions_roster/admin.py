@@ -6,6 +6,8 @@ from .models import DiscountCode, Order, Registration, Session, SessionInvitatio
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("title", "tenant", "starts_at", "capacity", "spots_taken", "is_listed")
+    # Counters move only through the services' conditional UPDATEs; editing them here would break them.
+    readonly_fields = ("capacity", "spots_taken")
     list_filter = ("tenant", "is_listed")
     search_fields = ("title", "location")
 
@@ -13,6 +15,7 @@ class SessionAdmin(admin.ModelAdmin):
 @admin.register(DiscountCode)
 class DiscountCodeAdmin(admin.ModelAdmin):
     list_display = ("code", "tenant", "kind", "value", "uses", "max_uses", "is_active")
+    readonly_fields = ("uses",)
     list_filter = ("tenant", "kind", "is_active")
     search_fields = ("code",)
 

@@ -64,6 +64,12 @@ def prove(request, invitation_id: int) -> None:
     _save(request, proven=sorted(proven(request) | {invitation_id}))
 
 
-def clear(request) -> None:
+def clear(request, *, last_order: str = "") -> None:
+    """Empty the cart after a checkout; the proofs and the order just placed are kept."""
     state = _state(request)
-    request.session[_key(request.tenant)] = {"proven": state.get("proven", [])}
+    request.session[_key(request.tenant)] = {"proven": state.get("proven", []), "last_order": last_order}
+
+
+def last_order(request) -> str:
+    value = _state(request).get("last_order", "")
+    return value if isinstance(value, str) else ""

@@ -60,7 +60,7 @@ class SessionFilterForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email")
+    email = forms.EmailField(label="Email", max_length=254)
     discount_code = forms.ModelChoiceField(
         queryset=DiscountCode.objects.none(), required=False, empty_label="No discount", label="Discount code"
     )
@@ -117,7 +117,7 @@ class DiscountFilterForm(forms.Form):
 class AttendeeForm(forms.Form):
     first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
     last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
-    email = forms.EmailField(label="Contact email", help_text="Your confirmation goes here.")
+    email = forms.EmailField(label="Contact email", max_length=254, help_text="Your confirmation goes here.")
 
 
 class DiscountEntryForm(forms.Form):
@@ -127,7 +127,7 @@ class DiscountEntryForm(forms.Form):
 class WaitlistForm(forms.Form):
     first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
     last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=254)
 
 
 class ProofForm(forms.Form):

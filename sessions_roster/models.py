@@ -262,6 +262,7 @@ class SessionInvitation(TenantOwned):
     proof_hash = models.CharField(max_length=64, blank=True)
     proof_expires_at = models.DateTimeField(null=True, blank=True)
     proof_attempts = models.PositiveSmallIntegerField(default=0)
+    proof_codes_sent = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -1,6 +1,7 @@
 """Public pages: the session listing and a session's page, the cart and checkout, invitation and
 waitlist-offer links, proving an invited address, and the order page."""
 
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -8,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from invitations import ratelimit
+from invitations.services import too_many_attempts
 from tenancy.decorators import public
 from tenancy.urlresolvers import tenant_reverse
 
@@ -15,7 +18,8 @@ from . import cart, selectors
 from .forms import AttendeeForm, DiscountEntryForm, ProofForm, WaitlistForm
 from .models import SessionInvitation, WaitlistStatus
 from .services import invitations, waitlist
-from .services.checkout import Attendee, CartLine, CheckoutError, cart_quote, order_checkout
+from .services.checkout import CART_EMPTY, Attendee, CartLine, CheckoutError, cart_quote, order_checkout
+from .services.discounts import DiscountRefused, discount_find
 
 ADDED = "“{title}” is in your cart."
 NOT_OPEN = "Registration for this session has not opened yet."
@@ -31,6 +35,7 @@ OFFER_CLOSED = {
     WaitlistStatus.WAITING: OFFER_UNKNOWN,
 }
 WAITLIST_JOINED = "You are on the waitlist. We emailed {email} and will write again when a spot frees."
+ORDER_PLACED = "Thank you. A confirmation is on its way to {email}."
 PROVED = "Thank you: your address is confirmed."
 PROOF_SENT = "We emailed a code to {masked}. It is valid for a few minutes."
 
@@ -112,14 +117,34 @@ def cart_page(request):
             except ValueError:
                 pass
             messages.success(request, "Removed from your cart.")
+        elif "clear_discount" in request.POST:
+            cart.set_discount(request, "")
         else:
             entry = DiscountEntryForm(request.POST)
-            text = entry.cleaned_data["discount_code"] if entry.is_valid() else ""
-            cart.set_discount(request, "" if "clear_discount" in request.POST else text)
+            _apply_discount(request, entry.cleaned_data["discount_code"] if entry.is_valid() else "")
         return redirect(_cart_url(request))
     quote = cart_quote(tenant=request.tenant, lines=cart.lines(request), discount_text=cart.discount(request))
     entry = DiscountEntryForm(initial={"discount_code": cart.discount(request)})
     return render(request, "sessions_roster/public/cart.html", {"quote": quote, "entry": entry})
+
+
+def _apply_discount(request, text: str) -> None:
+    """Typed discount codes count against the same per-address limit as typed invitation codes,
+    so the cart cannot be used to guess them; one that works is forgiven."""
+    if not text:
+        cart.set_discount(request, "")
+        return
+    address = ratelimit.client_address(request)
+    minutes = ratelimit.attempt(request.tenant, address)
+    if minutes:
+        messages.error(request, too_many_attempts(minutes))
+        return
+    cart.set_discount(request, text)
+    try:
+        discount_find(tenant=request.tenant, text=text)
+    except DiscountRefused:
+        return
+    ratelimit.forgive(request.tenant, address)
 
 
 def _attendee_initial(request, quote) -> dict:
@@ -142,9 +167,15 @@ def checkout(request):
     lines = cart.lines(request)
     quote = cart_quote(tenant=tenant, lines=lines, discount_text=cart.discount(request))
     if not quote.lines:
-        messages.error(request, "Your cart is empty. Pick a session first.")
+        if request.method == "POST" and cart.last_order(request):  # a second click on "Register"
+            return redirect(tenant_reverse(tenant, "register:order", order_reference=cart.last_order(request)))
+        messages.error(request, CART_EMPTY)
         return redirect(tenant_reverse(tenant, "register:listing"))
     form = AttendeeForm(request.POST or None, initial=_attendee_initial(request, quote))
+    locked = _locked_email(request, quote)
+    if locked:
+        form.fields["email"].widget.attrs["readonly"] = True
+        form.fields["email"].help_text = "Your invitation is for this address."
     if request.method == "POST" and form.is_valid():
         try:
             order = order_checkout(
@@ -154,13 +185,31 @@ def checkout(request):
                 discount_text="" if quote.discount_problem else cart.discount(request),
                 user=request.user,
                 proven_invitations=cart.proven(request) | _signed_in_proofs(request, quote),
+                expected_total=_decimal(request.POST.get("expected_total")),
             )
         except CheckoutError as exc:
             form.add_error(None, str(exc))
+            quote = cart_quote(tenant=tenant, lines=lines, discount_text=cart.discount(request))
         else:
-            cart.clear(request)
+            cart.clear(request, last_order=order.reference)
+            messages.success(request, ORDER_PLACED.format(email=order.email))
             return redirect(tenant_reverse(tenant, "register:order", order_reference=order.reference))
     return render(request, "sessions_roster/public/checkout.html", {"quote": quote, "form": form})
+
+
+def _decimal(text) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
+def _locked_email(request, quote) -> str:
+    """The address a locked invitation in the cart must register with ("" if none)."""
+    for line in quote.lines:
+        if line.held_by_invitation and line.held_by.lock_to_email:
+            return line.held_by.email
+    return ""
 
 
 def _signed_in_proofs(request, quote) -> frozenset[int]:

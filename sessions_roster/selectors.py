@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -88,19 +89,19 @@ def capacity_summary(*, tenant: Tenant, session: Session) -> CapacitySummary:
 
 
 def registrations_of(*, tenant: Tenant, session: Session, status: str) -> QuerySet:
-    rows = Registration.objects.filter(tenant=tenant, session=session).select_related("order", "invitation")
+    rows = Registration.objects.filter(tenant=tenant, session=session).select_related("order", "cancelled_by")
     if status == "cancelled":
-        return rows.filter(status=RegistrationStatus.CANCELLED).order_by("-cancelled_at")
+        return rows.filter(status=RegistrationStatus.CANCELLED).order_by("-cancelled_at", "-id")
     return rows.exclude(status=RegistrationStatus.CANCELLED)
 
 
 def invitations_of(*, tenant: Tenant, session: Session, open_only: bool) -> QuerySet:
     rows = SessionInvitation.objects.filter(tenant=tenant, session=session).select_related(
-        "discount_code", "created_by"
+        "discount_code", "created_by", "cancelled_by"
     )
     if open_only:
         return rows.filter(status=InvitationStatus.PENDING).order_by("sent_at", "id")
-    return rows.filter(status__in=[InvitationStatus.CANCELLED, InvitationStatus.EXPIRED]).order_by("-closed_at")
+    return rows.filter(status__in=[InvitationStatus.CANCELLED, InvitationStatus.EXPIRED]).order_by("-closed_at", "-id")
 
 
 def invitation_get(*, tenant: Tenant, session: Session, invitation_id: int) -> SessionInvitation:
@@ -114,7 +115,23 @@ def registration_get(*, tenant: Tenant, session: Session, registration_id: int) 
 
 
 def waitlist_of(*, tenant: Tenant, session: Session) -> QuerySet:
-    return WaitlistEntry.objects.filter(tenant=tenant, session=session).order_by("created_at", "id")
+    """Everyone who joined, in order; ``place`` among those with the same status (for the people
+    still waiting: 1 is next in line)."""
+    in_line = Window(RowNumber(), partition_by=[F("status")], order_by=[F("created_at").asc(), F("id").asc()])
+    return (
+        WaitlistEntry.objects.filter(tenant=tenant, session=session)
+        .annotate(place=in_line)
+        .order_by("created_at", "id")
+    )
+
+
+def session_choices(*, tenant: Tenant, selected=()) -> QuerySet:
+    """Sessions a discount code can name: those not over yet, and any it already names."""
+    return (
+        Session.objects.filter(tenant=tenant)
+        .filter(Q(ends_at__gt=timezone.now()) | Q(pk__in=[s.pk for s in selected]))
+        .order_by("starts_at", "id")
+    )
 
 
 def waitlist_entry_get(*, tenant: Tenant, session: Session, entry_id: int) -> WaitlistEntry:

@@ -20,6 +20,7 @@ from .services import checkout, discounts, invitations, sessions, waitlist
 
 PER_PAGE = 25
 ROSTER_PER_PAGE = 100
+CLOSED_SHOWN = 50
 
 
 def _roster_url(request, session, name="sessions:roster", **kwargs):
@@ -118,10 +119,18 @@ def roster(request, session_id):
         "roster",
         "sessions_roster/roster.html",
         {
-            "registered": selectors.registrations_of(tenant=tenant, session=session, status="holding"),
-            "invited": selectors.invitations_of(tenant=tenant, session=session, open_only=True),
-            "cancelled": selectors.registrations_of(tenant=tenant, session=session, status="cancelled"),
-            "closed_invitations": selectors.invitations_of(tenant=tenant, session=session, open_only=False),
+            "registered": Paginator(
+                selectors.registrations_of(tenant=tenant, session=session, status="holding"), ROSTER_PER_PAGE
+            ).get_page(request.GET.get("page")),
+            "invited": Paginator(
+                selectors.invitations_of(tenant=tenant, session=session, open_only=True), ROSTER_PER_PAGE
+            ).get_page(request.GET.get("invited_page")),
+            # The latest closures only; each person's full story is in their order and the Outbox.
+            "cancelled": selectors.registrations_of(tenant=tenant, session=session, status="cancelled")[:CLOSED_SHOWN],
+            "closed_invitations": selectors.invitations_of(tenant=tenant, session=session, open_only=False)[
+                :CLOSED_SHOWN
+            ],
+            "closed_shown": CLOSED_SHOWN,
             "public_url": request.build_absolute_uri(
                 tenant_reverse(tenant, "register:session", session_key=session.key)
             ),
@@ -192,7 +201,12 @@ def invitation_cancel(request, session_id, invite_id):
         back=_roster_url(request, session),
         title="Cancel invitation",
         question=f"Cancel the invitation for {invitation.email}?",
-        consequence="The link stops working and the spot is freed (offered to the waitlist first, if anyone waits).",
+        consequence="The link stops working and the spot is freed (offered to the waitlist first, if anyone waits)."
+        + (
+            " The capacity raised for this invitation stays: edit the session to lower it."
+            if invitation.raised_capacity
+            else ""
+        ),
         confirm_label="Cancel invitation",
     )
 
@@ -270,8 +284,10 @@ def discount_edit(request, discount_id):
 
 def _discount_form(request, discount):
     tenant = request.tenant
-    choices = Session.objects.filter(tenant=tenant).order_by("-starts_at")
-    form = DiscountForm(request.POST or None, instance=discount, sessions=choices)
+    named = list(discount.sessions.all()) if discount else []
+    form = DiscountForm(
+        request.POST or None, instance=discount, sessions=selectors.session_choices(tenant=tenant, selected=named)
+    )
     done = submit(
         request,
         form,

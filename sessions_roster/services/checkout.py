@@ -43,7 +43,7 @@ from .discounts import (
     discount_split,
     discount_use,
 )
-from .invitations import LINK_CANCELLED, LINK_EXPIRED, LINK_USED, invitation_expire
+from .invitations import invitation_expire, invitation_refusal
 from .spots import person_lock, spot_take
 from .waitlist import close_waiting_for_registered, offer_lapse, spot_free
 
@@ -56,6 +56,7 @@ ALREADY_REGISTERED_FOR = "{email} is already registered for “{title}”."
 PROOF_NEEDED = "The invitation to “{title}” is for its invited address only. Confirm that address first."
 LOCKED_EMAIL = "The invitation to “{title}” is for {email}: register with that address."
 OFFER_LAPSED = "The spot held for you in “{title}” is no longer held: the offer lapsed or was withdrawn."
+TOTAL_CHANGED = "The total has changed to {total} {currency} since you saw it. Check the summary and confirm again."
 ALREADY_CANCELLED = "This registration is already cancelled."
 NOT_AWAITING_PAYMENT = "This order is not awaiting payment."
 
@@ -188,14 +189,17 @@ def order_checkout(
     discount_text: str = "",
     user=None,
     proven_invitations: frozenset[int] = frozenset(),
+    expected_total: Decimal | None = None,
 ) -> Order:
+    """``expected_total`` is the total the buyer saw and confirmed: if the order comes to anything
+    else (a discount used up meanwhile, a price changed), nothing is written and they are asked again."""
     lines = one_line_per_session(lines)
     if not lines:
         raise CheckoutError(CART_EMPTY)
     attendee = Attendee(attendee.first_name.strip(), attendee.last_name.strip(), normalize_email(attendee.email))
     try:
         with transaction.atomic():
-            return _checkout(tenant, lines, attendee, discount_text, user, proven_invitations)
+            return _checkout(tenant, lines, attendee, discount_text, user, proven_invitations, expected_total)
     except DiscountRefused as exc:
         raise CheckoutError(str(exc)) from None
     except IntegrityError:
@@ -216,7 +220,7 @@ def _close_overdue_holds(tenant: Tenant, lines: list[CartLine]) -> None:
             offer_lapse(tenant=tenant, entry_id=line.entry_id)
 
 
-def _checkout(tenant, lines, attendee, discount_text, user, proven) -> Order:
+def _checkout(tenant, lines, attendee, discount_text, user, proven, expected_total) -> Order:
     # Lock order, the same everywhere: the discount code, then holders and sessions by session id.
     discount = discount_find(tenant=tenant, text=discount_text, lock=True) if discount_text else None
     claimed = {line: _claim(tenant, line, attendee, proven) for line in sorted(lines, key=lambda line: line.session_id)}
@@ -225,6 +229,8 @@ def _checkout(tenant, lines, attendee, discount_text, user, proven) -> Order:
         _check_discount_fits(discount, quote.lines)
         _apply(quote, discount)
         discount_use(tenant=tenant, discount=discount)
+    if expected_total is not None and quote.total != expected_total:
+        raise CheckoutError(TOTAL_CHANGED.format(total=quote.total, currency=tenant.currency))
     order = _order(tenant, quote, attendee, user)
     registrations = [_register(tenant, order, line, attendee) for line in quote.lines]
     notify.order_confirmation_email(tenant=tenant, order=order, registrations=registrations)
@@ -248,6 +254,8 @@ def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset
     close_waiting_for_registered(tenant=tenant, session_id=session.pk, email=attendee.email, keep_id=line.entry_id)
     if line.invitation_id:
         holder = _claim_invitation(tenant, session, line.invitation_id, attendee, proven)
+        if normalize_email(holder.email) != attendee.email:  # someone else's link: their own invitation ends
+            _close_pending_invitation(tenant, session, attendee.email)
     elif line.entry_id:
         holder = _claim_offer(tenant, session, line.entry_id)
         _close_pending_invitation(tenant, session, attendee.email)
@@ -296,13 +304,7 @@ def _claim_plain(tenant, session, attendee, proven) -> SessionInvitation | None:
 def hold_problem(holder: SessionInvitation | WaitlistEntry | None, session: Session) -> str:
     """Why the invitation or offer behind a cart line no longer holds its spot; "" while it does."""
     if isinstance(holder, SessionInvitation):
-        if holder.is_due_to_expire:
-            return LINK_EXPIRED
-        return {
-            InvitationStatus.CANCELLED: LINK_CANCELLED,
-            InvitationStatus.EXPIRED: LINK_EXPIRED,
-            InvitationStatus.ACCEPTED: LINK_USED,
-        }.get(holder.status, "")
+        return invitation_refusal(holder)
     if isinstance(holder, WaitlistEntry):
         if holder.status != WaitlistStatus.OFFERED or holder.offer_expires_at <= timezone.now():
             return OFFER_LAPSED.format(title=session.title)
@@ -395,6 +397,20 @@ def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee
     )
 
 
+def _order_recount(tenant: Tenant, order: Order) -> None:
+    """After a cancellation the order owes only for what is left; with nothing left it is cancelled
+    and its discount use given back."""
+    left = list(order.registrations.exclude(status=RegistrationStatus.CANCELLED))
+    order.subtotal = sum((r.price for r in left), Decimal("0"))
+    order.discount_amount = sum((r.discount for r in left), Decimal("0"))
+    order.total = sum((r.amount for r in left), Decimal("0"))
+    if not left:
+        order.status = OrderStatus.CANCELLED
+        if order.discount_code_id:
+            discount_give_back(tenant=tenant, discount=order.discount_code)
+    order.save(update_fields=["subtotal", "discount_amount", "total", "status"])
+
+
 def order_mark_paid(*, tenant: Tenant, order: Order, actor) -> Order:
     """Staff record an offline payment: the order is paid and its registrations confirmed."""
     with transaction.atomic():
@@ -427,11 +443,7 @@ def registration_cancel(*, tenant: Tenant, registration: Registration, actor) ->
         registration.cancelled_at = timezone.now()
         registration.cancelled_by = actor
         registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-        if not order.registrations.exclude(status=RegistrationStatus.CANCELLED).exists():
-            order.status = OrderStatus.CANCELLED
-            order.save(update_fields=["status"])
-            if order.discount_code_id:
-                discount_give_back(tenant=tenant, discount=order.discount_code)
+        _order_recount(tenant, order)
         spot_free(tenant=tenant, session_id=registration.session_id)
         notify.registration_cancelled_email(tenant=tenant, registration=registration, actor=actor)
     return registration

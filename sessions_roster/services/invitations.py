@@ -53,6 +53,10 @@ PROOF_WRONG = "That code is not right. Check the email and try again."
 PROOF_EXPIRED = "That code has expired. Ask for a new one."
 PROOF_TOO_MANY = "Too many wrong codes. Ask for a new code."
 PROOF_NONE = "Ask for a code first."
+PROOF_NO_MORE_CODES = (
+    "No more codes can be sent for this invitation. Sign in with the invited address, or ask the organiser "
+    "to send the invitation again."
+)
 PROOF_NOT_NEEDED = "This invitation does not need a code."
 PROOF_RESEND_SECONDS = 30
 
@@ -143,10 +147,14 @@ def _check_new(*, tenant, session, discount_code, expires_at) -> None:
 
 
 def _send(*, tenant: Tenant, invitation: SessionInvitation, actor) -> None:
+    """Email the link; a (re)send by staff also gives the invitee a fresh allowance of proof codes."""
+    invitation.proof_codes_sent = 0
     invitation.times_sent += 1
     invitation.sent_at = timezone.now()
-    invitation.save(update_fields=["times_sent", "sent_at"])
     token = tokens.link_token("invitation", invitation.token_salt)
+    # After a change of SECRET_KEY the link is rebuilt under the new key: look it up by that one.
+    invitation.token_hash = tokens.token_hash(token)
+    invitation.save(update_fields=["times_sent", "sent_at", "token_hash", "proof_codes_sent"])
     notify.invitation_email(tenant=tenant, invitation=invitation, token=token, actor=actor)
 
 
@@ -157,6 +165,8 @@ def invitation_resend(*, tenant: Tenant, invitation: SessionInvitation, actor) -
         invitation = _locked(tenant, invitation.pk)
         if invitation.status != InvitationStatus.PENDING:
             raise ValidationError(NOT_PENDING.format(action="resent"))
+        if invitation.session.has_started:
+            raise ValidationError(SESSION_STARTED)
         if invitation.sent_at and invitation.sent_at > timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS):
             raise ValidationError(SENT_A_MOMENT_AGO)
         _send(tenant=tenant, invitation=invitation, actor=actor)
@@ -205,11 +215,23 @@ def _locked(tenant: Tenant, invitation_id: int) -> SessionInvitation:
 def invitation_for_token(*, tenant: Tenant, token: str) -> SessionInvitation | None:
     if not tokens.looks_like_token(token):
         return None
-    return (
+    invitation = (
         SessionInvitation.objects.filter(tenant=tenant, token_hash=tokens.token_hash(token))
         .select_related("session", "discount_code")
         .first()
     )
+    return invitation if invitation and tokens.matches("invitation", invitation.token_salt, token) else None
+
+
+def invitation_refusal(invitation: SessionInvitation) -> str:
+    """Why the invitation's link cannot be used now; "" while it can."""
+    if invitation.is_due_to_expire:
+        return LINK_EXPIRED
+    return {
+        InvitationStatus.CANCELLED: LINK_CANCELLED,
+        InvitationStatus.EXPIRED: LINK_EXPIRED,
+        InvitationStatus.ACCEPTED: LINK_USED,
+    }.get(invitation.status, "")
 
 
 def invitation_open(*, tenant: Tenant, token: str) -> SessionInvitation:
@@ -221,12 +243,7 @@ def invitation_open(*, tenant: Tenant, token: str) -> SessionInvitation:
     if invitation.is_due_to_expire:
         invitation_expire(tenant=tenant, invitation_id=invitation.pk)
         invitation.refresh_from_db()
-    refusal = {
-        InvitationStatus.CANCELLED: LINK_CANCELLED,
-        InvitationStatus.EXPIRED: LINK_EXPIRED,
-        InvitationStatus.ACCEPTED: LINK_USED,
-    }.get(invitation.status)
-    if refusal:
+    if refusal := invitation_refusal(invitation):
         raise InvitationClosed(refusal)
     if invitation.session.has_started:
         raise InvitationClosed(LINK_SESSION_STARTED)
@@ -249,11 +266,14 @@ def proof_send(*, tenant: Tenant, invitation: SessionInvitation) -> None:
             seconds=PROOF_RESEND_SECONDS
         ):
             raise ValidationError(PROOF_SENT_A_MOMENT_AGO)
+        if invitation.proof_codes_sent >= settings.EMAIL_PROOF_CODES:
+            raise ValidationError(PROOF_NO_MORE_CODES)
         code = f"{secrets.randbelow(1_000_000):06d}"
         invitation.proof_hash = _proof_digest(invitation, code)
         invitation.proof_expires_at = now + timedelta(minutes=minutes)
         invitation.proof_attempts = 0
-        invitation.save(update_fields=["proof_hash", "proof_expires_at", "proof_attempts"])
+        invitation.proof_codes_sent += 1
+        invitation.save(update_fields=["proof_hash", "proof_expires_at", "proof_attempts", "proof_codes_sent"])
         notify.proof_email(tenant=tenant, invitation=invitation, code=code, attempt=int(now.timestamp() * 1000))
 
 

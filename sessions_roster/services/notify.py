@@ -8,7 +8,16 @@ from messaging.services import email_queue
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
-from ..models import DiscountCode, Order, Registration, Session, SessionInvitation, WaitlistEntry
+from ..models import (
+    DiscountCode,
+    Order,
+    OrderStatus,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionInvitation,
+    WaitlistEntry,
+)
 
 
 def session_when(tenant: Tenant, session: Session) -> str:
@@ -91,7 +100,7 @@ def order_confirmation_email(*, tenant: Tenant, order: Order, registrations: lis
             "discount": money(tenant, order.discount_amount) if order.discount_amount else "",
             "discount_code": order.discount_code.code if order.discount_code else "",
             "total": money(tenant, order.total),
-            "paid": order.status == "paid",
+            "paid": order.status == OrderStatus.PAID,
             "payment_instructions": order.payment_instructions,
             "order_link": absolute_tenant_url(tenant, "register:order", order_reference=order.reference),
         },
@@ -108,7 +117,9 @@ def payment_received_email(*, tenant: Tenant, order: Order, actor) -> None:
             "name": order.first_name,
             "order_number": order.number,
             "total": money(tenant, order.total),
-            "lines": _lines(tenant, list(order.registrations.select_related("session").exclude(status="cancelled"))),
+            "lines": _lines(
+                tenant, list(order.registrations.select_related("session").exclude(status=RegistrationStatus.CANCELLED))
+            ),
         },
         idempotency_key=f"session-order-paid:{order.pk}",
         created_by=actor,

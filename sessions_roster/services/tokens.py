@@ -7,6 +7,7 @@ database alone cannot make a working link. Changing SECRET_KEY invalidates open 
 
 import base64
 import hashlib
+import hmac
 import secrets
 
 from django.utils.crypto import salted_hmac
@@ -23,6 +24,11 @@ def link_token(purpose: str, salt: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def matches(purpose: str, salt: str, token: str) -> bool:
+    """The token found by its hash is also the one the current secret key makes from the salt."""
+    return bool(salt) and hmac.compare_digest(link_token(purpose, salt), token)
 
 
 def looks_like_token(text: str) -> bool:

@@ -172,8 +172,9 @@ def waitlist_remove(*, tenant: Tenant, entry: WaitlistEntry) -> WaitlistEntry:
 def offer_for_token(*, tenant: Tenant, token: str) -> WaitlistEntry | None:
     if not tokens.looks_like_token(token):
         return None
-    return (
+    entry = (
         WaitlistEntry.objects.filter(tenant=tenant, offer_token_hash=tokens.token_hash(token))
         .select_related("session")
         .first()
     )
+    return entry if entry and tokens.matches("offer", entry.offer_salt, token) else None
