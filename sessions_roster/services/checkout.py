@@ -360,15 +360,7 @@ def _order(tenant: Tenant, quote: Quote, attendee: Attendee, user) -> Order:
     )
     if quote.total > 0:
         provider = payment_provider()
-        start = provider.start(
-            PaymentRequest(
-                reference=order.number,
-                amount=quote.total,
-                currency=tenant.currency,
-                description=", ".join(line.session.title for line in quote.lines),
-                payee=tenant.public_name,
-            )
-        )
+        start = provider.start(_payment_request(tenant, order, [line.session.title for line in quote.lines]))
         order.payment_provider = provider.key
         order.payment_instructions = start.instructions
         order.status = OrderStatus.PAID if start.paid else OrderStatus.AWAITING_PAYMENT
@@ -376,6 +368,16 @@ def _order(tenant: Tenant, quote: Quote, attendee: Attendee, user) -> Order:
         order.paid_at = timezone.now()
     order.save(update_fields=["payment_provider", "payment_instructions", "status", "paid_at"])
     return order
+
+
+def _payment_request(tenant: Tenant, order: Order, titles: list[str]) -> PaymentRequest:
+    return PaymentRequest(
+        reference=order.number,
+        amount=order.total,
+        currency=tenant.currency,
+        description=", ".join(titles),
+        payee=tenant.public_name,
+    )
 
 
 def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee) -> Registration:
@@ -400,15 +402,25 @@ def _register(tenant: Tenant, order: Order, line: QuotedLine, attendee: Attendee
 def _order_recount(tenant: Tenant, order: Order) -> None:
     """After a cancellation the order owes only for what is left; with nothing left it is cancelled
     and its discount use given back."""
-    left = list(order.registrations.exclude(status=RegistrationStatus.CANCELLED))
+    left = list(order.registrations.exclude(status=RegistrationStatus.CANCELLED).select_related("session"))
     order.subtotal = sum((r.price for r in left), Decimal("0"))
     order.discount_amount = sum((r.discount for r in left), Decimal("0"))
     order.total = sum((r.amount for r in left), Decimal("0"))
     if not left:
         order.status = OrderStatus.CANCELLED
+        order.payment_instructions = ""
         if order.discount_code_id:
             discount_give_back(tenant=tenant, discount=order.discount_code)
-    order.save(update_fields=["subtotal", "discount_amount", "total", "status"])
+    elif order.status == OrderStatus.AWAITING_PAYMENT and order.total == 0:  # only free sessions are left
+        order.status, order.paid_at, order.payment_instructions = OrderStatus.PAID, timezone.now(), ""
+        order.registrations.filter(status=RegistrationStatus.AWAITING_PAYMENT).update(
+            status=RegistrationStatus.CONFIRMED
+        )
+    elif order.status == OrderStatus.AWAITING_PAYMENT:
+        # What to pay changed: ask the same (offline) provider for instructions for the new amount.
+        start = payment_provider().start(_payment_request(tenant, order, [r.session.title for r in left]))
+        order.payment_instructions = start.instructions
+    order.save(update_fields=["subtotal", "discount_amount", "total", "status", "payment_instructions", "paid_at"])
 
 
 def order_mark_paid(*, tenant: Tenant, order: Order, actor) -> Order:
