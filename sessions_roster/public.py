@@ -199,9 +199,10 @@ def checkout(request):
 
 def _decimal(text) -> Decimal | None:
     try:
-        return Decimal(text) if text else None
+        value = Decimal(text) if text else None
     except InvalidOperation:
         return None
+    return value if value is not None and value.is_finite() else None
 
 
 def _locked_email(request, quote) -> str:
