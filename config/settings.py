@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "invitations",
     "imports",
     "sessions_roster",
+    "regcodes",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ tenant_patterns = [
     path("book/", include("invitations.urls_public")),
     path("sessions/", include("sessions_roster.urls")),
     path("register/", include("sessions_roster.urls_public")),
+    path("seats/", include("regcodes.urls_public")),
 ]
 
 urlpatterns = [

@@ -324,3 +324,51 @@ def waitlist_add(session, email="waiting@example.com", first_name="Wait", last_n
 def offer_token(entry) -> str:
     entry.refresh_from_db()
     return session_tokens.link_token("offer", entry.offer_salt)
+
+
+from regcodes.models import Product, ProductSession  # noqa: E402
+from regcodes.services import NewLearner, invites_send, seat_order_create  # noqa: E402
+
+
+class ProductFactory(InTenant):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Course {n}")
+
+
+class ProductSessionFactory(InTenant):
+    """A course run that generates registration codes, a month ahead."""
+
+    class Meta:
+        model = ProductSession
+
+    parent_field = "product"
+    product = factory.SubFactory(ProductFactory, tenant=in_parent_tenant())
+    name = factory.Sequence(lambda n: f"Run {n}")
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + timedelta(days=2))
+    price = Decimal("100.00")
+    access_days = 90
+    generates_codes = True
+
+
+def seat_order(product_session, buyer, quantity=5):
+    """An order of seats through the service (so its codes are made as in real use)."""
+    return seat_order_create(
+        tenant=product_session.tenant, product_session=product_session, buyer=buyer, quantity=quantity
+    )
+
+
+def seat_invite(order, email="learner@example.com", **kwargs):
+    """Invite ``email`` to a seat of ``order``; returns ``(invite, raw token of its link)``, read
+    from the queued email (the outbox keeps the link only until delivery)."""
+    [invite] = invites_send(tenant=order.tenant, order=order, emails=[email], actor=None, **kwargs)
+    sent = OutboundEmail.objects.get(
+        tenant=order.tenant, idempotency_key=f"{order.tenant.pk}:regcode-invite:{invite.pk}"
+    )
+    [link] = sent.private_values.values()
+    return invite, link.rstrip("/").rsplit("/", 1)[-1]
+
+
+__all__ = ["NewLearner"]  # for tests that build learners

@@ -49,6 +49,7 @@ OBJECT_ARGUMENTS = {
     "entry_id",
     "offer_token",
     "discount_id",
+    "seat_token",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -16,11 +16,15 @@ from .factories import (
     OutboundEmailFactory,
     ParticipantFactory,
     PriceFactory,
+    ProductSessionFactory,
     SessionFactory,
     SlotFactory,
     StaffInvitationFactory,
+    UserFactory,
     invitation_with_token,
     offer_token,
+    seat_invite,
+    seat_order,
     session_invite,
     session_register,
     waitlist_add,
@@ -53,6 +57,7 @@ def build_world(tenant) -> World:
 
     invitation_cancel(tenant=tenant, invitation=invite, actor=None)
     pending, invite_token = session_invite(session, email="second-invitee@example.com", raise_capacity=True)
+    _, seat_token = seat_invite(seat_order(ProductSessionFactory(tenant=tenant), UserFactory()))
     objects = {
         "client_id": ClientFactory(tenant=tenant).pk,
         "member_id": MembershipFactory(tenant=tenant).pk,
@@ -79,5 +84,6 @@ def build_world(tenant) -> World:
         "entry_id": entry.pk,
         "offer_token": offer_token(entry),
         "discount_id": discount.pk,
+        "seat_token": seat_token,
     }
     return World(tenant, objects)

@@ -1,0 +1,42 @@
+from django.apps import AppConfig
+
+
+class RegcodesConfig(AppConfig):
+    name = "regcodes"
+    verbose_name = "Registration codes"
+
+    def ready(self):
+        from messaging import registry
+
+        registry.register(
+            registry.EmailKind(
+                key="regcodes.learner_invitation",
+                label="Learner invitation",
+                description="Sent when a customer invites someone to take one of their course seats.",
+                sample_context={
+                    "course": "First aid at work",
+                    "session": "Spring 2027",
+                    "from_name": "Alex Buyer",
+                    "message": "Looking forward to seeing you there!",
+                    "link": "https://example.com/t/demo/seats/invite/…/",
+                },
+                private=("link",),
+            )
+        )
+        registry.register(
+            registry.EmailKind(
+                key="regcodes.learner_login_details",
+                label="Learner login details",
+                description="Sent when a customer gives someone a course seat directly.",
+                sample_context={
+                    "name": "Sam",
+                    "course": "First aid at work",
+                    "session": "Spring 2027",
+                    "login": "sam@example.com",
+                    "new_login": True,
+                    "set_password_url": "https://example.com/accounts/password/reset/…/",
+                    "account_url": "https://example.com/t/demo/account/",
+                },
+                private=("set_password_url",),
+            )
+        )

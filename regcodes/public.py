@@ -1,0 +1,71 @@
+"""The page behind a learner invitation: set up an account (or sign in) and take the seat."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.models import User
+from tenancy.decorators import public
+from tenancy.urlresolvers import tenant_reverse
+
+from . import services
+from .forms import LearnerSetupForm
+
+UNKNOWN_LINK = "This invitation link is not valid. Check that you copied the whole link from the email."
+ACCEPTED = "Your seat on {course} is yours: the course is in My Account."
+
+
+def _page(request, template, status=200, **context):
+    return render(request, f"regcodes/{template}", context, status=status)
+
+
+@public
+def accept(request, seat_token):
+    tenant = request.tenant
+    invite = services.invite_for_token(tenant=tenant, token=seat_token)
+    if invite is None:
+        return _page(request, "invite_closed.html", status=404, message=UNKNOWN_LINK)
+    if problem := services.invite_problem(invite):
+        return _page(request, "invite_closed.html", status=410, message=problem)
+    course = invite.code.order.product_session
+    existing = User.objects.find_by_email(invite.email)
+    form = None
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            return _take(request, invite, request.user)
+    elif existing is None:
+        form = LearnerSetupForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            user = _new_learner(invite.email, form.cleaned_data)
+            if user is not None:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return _take(request, invite, user)
+            form.add_error(None, "An account with this address was just made. Sign in to accept.")
+    signin = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
+    return _page(
+        request, "invite_accept.html", invite=invite, course=course, form=form, existing=existing, signin=signin
+    )
+
+
+def _new_learner(email: str, data: dict) -> User | None:
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email, data["password1"], first_name=data["first_name"], last_name=data["last_name"]
+            )
+    except IntegrityError:
+        return None
+
+
+def _take(request, invite, user):
+    try:
+        services.invite_accept(tenant=request.tenant, invite=invite, user=user)
+    except ValidationError as exc:
+        return _page(request, "invite_closed.html", status=409, message=exc.messages[0])
+    messages.success(request, ACCEPTED.format(course=invite.code.order.product_session.product))
+    return redirect(tenant_reverse(request.tenant, "portal:home"))

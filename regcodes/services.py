@@ -1,0 +1,373 @@
+"""Writes of registration codes: orders of seats and their codes, handing seats to learners (create
+or pick learners, email invitations, accepting one), removing and extending access.
+
+Seats are conserved per order: available + invited + claimed = seats bought. Every change to a
+code's status is one conditional UPDATE, and the services that take several codes at once lock the
+order row first, so two customers' clicks cannot hand out more seats than remain.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User, normalize_email
+from accounts.services import client_for_booking
+from invitations import codes as code_text
+from messaging.services import email_queue
+from payments.providers import PaymentRequest, payment_provider
+from tenancy.models import Tenant
+from tenancy.tokens import token_hash, token_new
+from tenancy.urlresolvers import absolute_tenant_url
+
+from .models import (
+    CodeStatus,
+    CourseAccess,
+    LearnerInvite,
+    LearnerInviteStatus,
+    ProductSession,
+    RegistrationCode,
+    SeatOrder,
+    SeatOrderStatus,
+)
+
+CODE_WIDTH = 10
+PRODUCT_INACTIVE = "This course is not on sale."
+NOT_ENOUGH_SEATS = "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
+ALREADY_HAS_ACCESS = "{email} already has access to this course."
+NO_CODES_HERE = "This order has no registration codes: its session does not generate them, or it is a single seat."
+INVITE_GONE = "This invitation is no longer valid: {why}"
+INVITE_TAKEN = "someone else accepted an invitation for this seat first."
+INVITE_WITHDRAWN = "the person who sent it withdrew it."
+INVITE_USED = "it has already been accepted."
+WRONG_LEARNER = "This invitation was sent to {email}. Sign in with that address to accept it."
+ACCESS_ALREADY_REMOVED = "This access has already been removed."
+ENDS_BEFORE_START = "Access cannot end before it starts."
+
+
+@dataclass(frozen=True)
+class NewLearner:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    password: str = ""
+
+
+def today(tenant: Tenant) -> date:
+    return timezone.localdate(timezone=tenant.zone)
+
+
+# Orders
+
+
+def seat_order_create(
+    *, tenant: Tenant, product_session: ProductSession, buyer: User, quantity: int, actor=None
+) -> SeatOrder:
+    """Record an order of seats (paid offline unless free) and, for a session that generates
+    codes, one registration code per seat when two or more are bought."""
+    if product_session.tenant_id != tenant.pk or not product_session.product.is_active:
+        raise ValidationError(PRODUCT_INACTIVE)
+    with transaction.atomic():
+        total = product_session.price * quantity
+        order = SeatOrder.objects.create(
+            tenant=tenant,
+            reference=secrets.token_urlsafe(16),
+            product_session=product_session,
+            buyer=buyer,
+            client=client_for_booking(
+                tenant=tenant, email=buyer.email, first_name=buyer.first_name, last_name=buyer.last_name
+            ),
+            quantity=quantity,
+            unit_price=product_session.price,
+            total=total,
+            status=SeatOrderStatus.PAID,
+            created_by=actor,
+        )
+        if total > 0:
+            provider = payment_provider()
+            start = provider.start(
+                PaymentRequest(
+                    reference=order.number,
+                    amount=total,
+                    currency=tenant.currency,
+                    description=f"{quantity} × {product_session}",
+                    payee=tenant.public_name,
+                )
+            )
+            order.payment_provider, order.payment_instructions = provider.key, start.instructions
+            order.status = SeatOrderStatus.PAID if start.paid else SeatOrderStatus.AWAITING_PAYMENT
+        order.paid_at = timezone.now() if order.status == SeatOrderStatus.PAID else None
+        order.save(update_fields=["payment_provider", "payment_instructions", "status", "paid_at"])
+        if product_session.generates_codes and quantity >= 2:
+            _make_codes(tenant, order, quantity)
+    return order
+
+
+def _make_codes(tenant: Tenant, order: SeatOrder, quantity: int) -> None:
+    """Draw until the order has exactly ``quantity`` codes; a collision is skipped and drawn again."""
+    while (made := RegistrationCode.objects.filter(tenant=tenant, order=order).count()) < quantity:
+        RegistrationCode.objects.bulk_create(
+            [
+                RegistrationCode(tenant=tenant, order=order, code=text)
+                for text in code_text.draw(quantity - made, CODE_WIDTH)
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def seats(*, tenant: Tenant, order: SeatOrder) -> dict[str, int]:
+    counts = {status: 0 for status in CodeStatus.values}
+    for status in RegistrationCode.objects.filter(tenant=tenant, order=order).values_list("status", flat=True):
+        counts[status] += 1
+    return counts
+
+
+def _lock_order(tenant: Tenant, order: SeatOrder) -> SeatOrder:
+    order = SeatOrder.objects.select_for_update().select_related("product_session").get(tenant=tenant, pk=order.pk)
+    if not RegistrationCode.objects.filter(tenant=tenant, order=order).exists():
+        raise ValidationError(NO_CODES_HERE)
+    return order
+
+
+def _available(tenant: Tenant, order: SeatOrder, wanted: int) -> list[RegistrationCode]:
+    codes = list(RegistrationCode.objects.filter(tenant=tenant, order=order, status=CodeStatus.AVAILABLE)[:wanted])
+    if len(codes) < wanted:
+        remaining = len(codes)
+        raise ValidationError(
+            NOT_ENOUGH_SEATS.format(remaining=remaining, s="" if remaining == 1 else "s", asked=wanted)
+        )
+    return codes
+
+
+# Handing seats out
+
+
+def learners_assign(*, tenant: Tenant, order: SeatOrder, learners: list[NewLearner], actor) -> list[CourseAccess]:
+    """Give each learner a seat at once: an existing login is used as it is, a new one is made (with
+    the password given, or a random one) and told how to sign in. All or nothing."""
+    with transaction.atomic():
+        order = _lock_order(tenant, order)
+        codes = _available(tenant, order, len(learners))
+        granted = []
+        for learner, code in zip(learners, codes, strict=True):
+            user, created = _learner_login(learner)
+            granted.append(_claim(tenant, code, user, order.product_session))
+            _login_details_email(tenant, user, order, created=created, actor=actor)
+    return granted
+
+
+def _learner_login(learner: NewLearner) -> tuple[User, bool]:
+    email = normalize_email(learner.email)
+    user = User.objects.find_by_email(email)
+    if user is not None:
+        return user, False
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email,
+                learner.password or secrets.token_urlsafe(24),
+                first_name=learner.first_name.strip(),
+                last_name=learner.last_name.strip(),
+            )
+    except IntegrityError:  # made a moment ago by someone else
+        return User.objects.find_by_email(email), False
+    return user, True
+
+
+def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: ProductSession) -> CourseAccess:
+    """Take the code for ``user``: one conditional UPDATE, so it goes to one learner only."""
+    if CourseAccess.objects.filter(
+        tenant=tenant, learner=user, product_session=product_session, revoked_at__isnull=True
+    ).exists():
+        raise ValidationError(ALREADY_HAS_ACCESS.format(email=user.email))
+    taken = RegistrationCode.objects.filter(
+        tenant=tenant, pk=code.pk, status__in=[CodeStatus.AVAILABLE, CodeStatus.INVITED], learner__isnull=True
+    ).update(status=CodeStatus.CLAIMED, learner=user, claimed_at=timezone.now())
+    if not taken:
+        raise ValidationError(INVITE_GONE.format(why=INVITE_TAKEN))
+    LearnerInvite.objects.filter(tenant=tenant, code=code, status=LearnerInviteStatus.OPEN).update(
+        status=LearnerInviteStatus.INVALID, closed_at=timezone.now()
+    )
+    start = today(tenant)
+    return CourseAccess.objects.create(
+        tenant=tenant,
+        learner=user,
+        product_session=product_session,
+        code=code,
+        starts_on=start,
+        ends_on=start + timedelta(days=product_session.access_days),
+    )
+
+
+def invites_send(
+    *, tenant: Tenant, order: SeatOrder, emails: list[str], message: str = "", actor
+) -> list[LearnerInvite]:
+    """Invite each address to one available seat (the seat is reserved as "invited")."""
+    with transaction.atomic():
+        order = _lock_order(tenant, order)
+        codes = _available(tenant, order, len(emails))
+        invites = []
+        for email, code in zip(emails, codes, strict=True):
+            RegistrationCode.objects.filter(tenant=tenant, pk=code.pk, status=CodeStatus.AVAILABLE).update(
+                status=CodeStatus.INVITED
+            )
+            invites.append(_invite(tenant, order, code, email, message, actor))
+    return invites
+
+
+def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", actor) -> LearnerInvite:
+    """Re-invite for the same seat, the same person (a new link) or another one. Earlier open
+    invites for the seat stay open: the first to accept wins."""
+    with transaction.atomic():
+        order = _lock_order(tenant, invite.code.order)
+        code = RegistrationCode.objects.get(tenant=tenant, pk=invite.code_id)
+        if code.status != CodeStatus.INVITED:
+            raise ValidationError(INVITE_GONE.format(why=INVITE_USED))
+        return _invite(tenant, order, code, email or invite.email, invite.message, actor)
+
+
+def _invite(tenant, order, code, email, message, actor) -> LearnerInvite:
+    raw, digest = token_new()
+    invite = LearnerInvite.objects.create(
+        tenant=tenant,
+        code=code,
+        email=normalize_email(email),
+        message=message.strip(),
+        token_hash=digest,
+        invited_by=actor,
+    )
+    email_queue(
+        tenant=tenant,
+        to=invite.email,
+        key="regcodes.learner_invitation",
+        context={
+            "course": str(order.product_session.product),
+            "session": order.product_session.name,
+            "from_name": order.buyer.get_full_name(),
+            "message": invite.message,
+            "link": absolute_tenant_url(tenant, "seats:accept", seat_token=raw),
+        },
+        idempotency_key=f"regcode-invite:{invite.pk}",
+        created_by=actor,
+    )
+    return invite
+
+
+def invite_withdraw(*, tenant: Tenant, invite: LearnerInvite, actor) -> None:
+    """Withdraw an open invite; the seat goes back to the pool when no other invite for it is open."""
+    with transaction.atomic():
+        _lock_order(tenant, invite.code.order)
+        updated = LearnerInvite.objects.filter(tenant=tenant, pk=invite.pk, status=LearnerInviteStatus.OPEN).update(
+            status=LearnerInviteStatus.WITHDRAWN, closed_at=timezone.now()
+        )
+        if (
+            updated
+            and not LearnerInvite.objects.filter(
+                tenant=tenant, code_id=invite.code_id, status=LearnerInviteStatus.OPEN
+            ).exists()
+        ):
+            RegistrationCode.objects.filter(tenant=tenant, pk=invite.code_id, status=CodeStatus.INVITED).update(
+                status=CodeStatus.AVAILABLE
+            )
+
+
+def invite_for_token(*, tenant: Tenant, token: str) -> LearnerInvite | None:
+    return (
+        LearnerInvite.objects.filter(tenant=tenant, token_hash=token_hash(token))
+        .select_related("code__order__product_session__product")
+        .first()
+    )
+
+
+def invite_problem(invite: LearnerInvite) -> str:
+    """Why an invite link cannot be accepted ("" while it can)."""
+    return {
+        LearnerInviteStatus.INVALID: INVITE_GONE.format(why=INVITE_TAKEN),
+        LearnerInviteStatus.WITHDRAWN: INVITE_GONE.format(why=INVITE_WITHDRAWN),
+        LearnerInviteStatus.ACCEPTED: INVITE_GONE.format(why=INVITE_USED),
+    }.get(invite.status, "")
+
+
+def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> CourseAccess:
+    """The learner, signed in as the invited address, takes the seat. The first to accept wins."""
+    if normalize_email(user.email) != normalize_email(invite.email):
+        raise ValidationError(WRONG_LEARNER.format(email=invite.email))
+    with transaction.atomic():
+        invite = (
+            LearnerInvite.objects.select_for_update()
+            .select_related("code__order__product_session")
+            .get(tenant=tenant, pk=invite.pk)
+        )
+        if problem := invite_problem(invite):
+            raise ValidationError(problem)
+        access = _claim(tenant, invite.code, user, invite.code.order.product_session)
+        LearnerInvite.objects.filter(tenant=tenant, pk=invite.pk).update(
+            status=LearnerInviteStatus.ACCEPTED, closed_at=timezone.now()
+        )
+    return access
+
+
+# Access
+
+
+def access_remove(*, tenant: Tenant, access: CourseAccess, actor) -> CourseAccess:
+    """The learner loses the course; the code goes back to its order's pool."""
+    with transaction.atomic():
+        access = CourseAccess.objects.select_for_update().get(tenant=tenant, pk=access.pk)
+        if access.revoked_at is not None:
+            raise ValidationError(ACCESS_ALREADY_REMOVED)
+        access.revoked_at, access.revoked_by = timezone.now(), actor
+        access.save(update_fields=["revoked_at", "revoked_by"])
+        RegistrationCode.objects.filter(tenant=tenant, pk=access.code_id, status=CodeStatus.CLAIMED).update(
+            status=CodeStatus.AVAILABLE, learner=None, claimed_at=None
+        )
+    return access
+
+
+def access_change_dates(*, tenant: Tenant, access: CourseAccess, starts_on: date, ends_on: date) -> CourseAccess:
+    if ends_on < starts_on:
+        raise ValidationError({"ends_on": ENDS_BEFORE_START})
+    with transaction.atomic():
+        access = CourseAccess.objects.select_for_update().get(tenant=tenant, pk=access.pk)
+        if access.revoked_at is not None:
+            raise ValidationError(ACCESS_ALREADY_REMOVED)
+        access.starts_on, access.ends_on = starts_on, ends_on
+        access.save(update_fields=["starts_on", "ends_on"])
+    return access
+
+
+def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, created: bool, actor) -> None:
+    """Tell the learner about their course, and (for a new login) how to choose a password."""
+    set_password = ""
+    if created:
+        set_password = settings.SITE_URL.rstrip("/") + reverse(
+            "accounts:password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    email_queue(
+        tenant=tenant,
+        to=user.email,
+        key="regcodes.learner_login_details",
+        context={
+            "name": user.get_short_name(),
+            "course": str(order.product_session.product),
+            "session": order.product_session.name,
+            "login": user.email,
+            "new_login": created,
+            "set_password_url": set_password,
+            "account_url": absolute_tenant_url(tenant, "portal:home"),
+        },
+        idempotency_key=f"regcode-login-details:{order.pk}:{user.pk}:{timezone.now().timestamp()}",
+        created_by=actor,
+    )
