@@ -39,7 +39,7 @@ def accept(request, seat_token):
         if request.method == "POST":
             return _take(request, invite, request.user)
     elif existing is None:
-        form = LearnerSetupForm(request.POST or None)
+        form = LearnerSetupForm(request.POST or None, email=invite.email)
         if request.method == "POST" and form.is_valid():
             user = _new_learner(invite.email, form.cleaned_data)
             if user is not None:

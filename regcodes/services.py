@@ -24,6 +24,7 @@ from accounts.services import client_for_booking
 from invitations import codes as code_text
 from messaging.services import email_queue
 from payments.providers import PaymentRequest, payment_provider
+from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
 from tenancy.tokens import token_hash, token_new
 from tenancy.urlresolvers import absolute_tenant_url
@@ -131,7 +132,11 @@ def seats(*, tenant: Tenant, order: SeatOrder) -> dict[str, int]:
 
 
 def _lock_order(tenant: Tenant, order: SeatOrder) -> SeatOrder:
-    order = SeatOrder.objects.select_for_update().select_related("product_session").get(tenant=tenant, pk=order.pk)
+    order = (
+        SeatOrder.objects.select_for_update(of=("self",))
+        .select_related("product_session__product")
+        .get(tenant=tenant, pk=order.pk)
+    )
     if not RegistrationCode.objects.filter(tenant=tenant, order=order).exists():
         raise ValidationError(NO_CODES_HERE)
     return order
@@ -183,7 +188,10 @@ def _learner_login(learner: NewLearner) -> tuple[User, bool]:
 
 
 def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: ProductSession) -> CourseAccess:
-    """Take the code for ``user``: one conditional UPDATE, so it goes to one learner only."""
+    """Take the code for ``user``: one conditional UPDATE, so it goes to one learner only. The
+    learner's access to the course is checked under a lock on (learner, course): two orders giving
+    the same person the same course at once give it once."""
+    advisory_xact_lock(f"course-access:{product_session.pk}:{user.pk}")
     if CourseAccess.objects.filter(
         tenant=tenant, learner=user, product_session=product_session, revoked_at__isnull=True
     ).exists():
@@ -301,8 +309,10 @@ def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> Cours
     if normalize_email(user.email) != normalize_email(invite.email):
         raise ValidationError(WRONG_LEARNER.format(email=invite.email))
     with transaction.atomic():
+        # The order row first, as every writer of this order's codes and invites does.
+        _lock_order(tenant, invite.code.order)
         invite = (
-            LearnerInvite.objects.select_for_update()
+            LearnerInvite.objects.select_for_update(of=("self",))
             .select_related("code__order__product_session")
             .get(tenant=tenant, pk=invite.pk)
         )

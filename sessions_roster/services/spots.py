@@ -1,9 +1,9 @@
 """The spot counter of a session. Each change is one conditional UPDATE on the session row, so
 concurrent checkouts, invitations and offers cannot together pass the capacity (docs/concurrency.md)."""
 
-from django.db import connection
 from django.db.models import F
 
+from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
 
 from ..models import Session
@@ -30,9 +30,5 @@ def spot_release(*, tenant: Tenant, session_id: int) -> None:
 def person_lock(*, session_id: int, email: str) -> None:
     """Serialise everything that can give one person a spot in one session (checkout, invitation,
     waitlist), for the rest of the transaction: their checks ("already registered", "already
-    invited") then hold until the spot is taken. A PostgreSQL advisory lock; none on SQLite."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"session-person:{session_id}:{email.lower()}"]
-            )
+    invited") then hold until the spot is taken."""
+    advisory_xact_lock(f"session-person:{session_id}:{email.lower()}")
