@@ -14,7 +14,6 @@ from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from accounts.models import User
 from messaging.models import OutboundEmail
@@ -35,9 +34,9 @@ from regcodes.services import (
     invites_send,
     learners_assign,
 )
-from tenancy.scoping import isolated_scope
 
 from ..factories import ProductSessionFactory, UserFactory, seat_order
+from ..races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,31 +45,6 @@ TAKEN = [INVITE_GONE.format(why=INVITE_TAKEN)]
 
 
 # Helpers -------------------------------------------------------------------------------------------------
-
-
-def race(tenant, attempts, *, barrier_timeout=10):
-    """Run each attempt in its own thread (own database connection), all released at once. Returns what
-    each attempt returned or raised, in order; an attempt still running after the timeout fails the test."""
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
-
-    def run(index, attempt):
-        try:
-            with isolated_scope(tenant=tenant):
-                barrier.wait(timeout=barrier_timeout)
-                outcomes[index] = attempt()
-        except Exception as exc:  # every failure is an outcome the test looks at
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a), daemon=True) for i, a in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "an attempt hung (lock wait?)"
-    return outcomes
 
 
 def meeting_after(real, meeting, timeout=3):

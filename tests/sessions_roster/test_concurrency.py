@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from messaging.models import OutboundEmail
@@ -63,10 +62,10 @@ from sessions_roster.services.invitations import (
 from sessions_roster.services.sessions import EDITABLE_FIELDS, session_update
 from sessions_roster.services.waitlist import ALREADY_WAITING, ENTRY_CLOSED, waitlist_join, waitlist_remove
 from tenancy.models import Role
-from tenancy.scoping import isolated_scope
 
 from ..conftest import member
 from ..factories import DiscountFactory, SessionFactory, session_invite, session_register, waitlist_add
+from ..races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,31 +73,6 @@ JOIN_TIMEOUT = 60
 
 
 # Helpers -------------------------------------------------------------------------------------------------
-
-
-def race(tenant, attempts, *, barrier_timeout=10):
-    """Run each attempt in its own thread (own database connection), all released at once. Returns what
-    each attempt returned or raised, in order; an attempt still running after the timeout fails the test."""
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
-
-    def run(index, attempt):
-        try:
-            with isolated_scope(tenant=tenant):
-                barrier.wait(timeout=barrier_timeout)
-                outcomes[index] = attempt()
-        except Exception as exc:  # every failure is an outcome the test looks at
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a), daemon=True) for i, a in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "an attempt hung (lock wait?)"
-    return outcomes
 
 
 def held_from_rows(session) -> dict:
