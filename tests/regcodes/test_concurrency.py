@@ -40,7 +40,6 @@ from ..races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JOIN_TIMEOUT = 60
 TAKEN = [INVITE_GONE.format(why=INVITE_TAKEN)]
 
 

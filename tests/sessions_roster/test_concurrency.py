@@ -69,7 +69,6 @@ from ..races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JOIN_TIMEOUT = 60
 
 
 # Helpers -------------------------------------------------------------------------------------------------
