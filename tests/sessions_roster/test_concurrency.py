@@ -70,7 +70,6 @@ from ..races import race
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 # Helpers -------------------------------------------------------------------------------------------------
 
 
