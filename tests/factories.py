@@ -263,8 +263,8 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
 from sessions_roster.models import DiscountCode, Session  # noqa: E402
 from sessions_roster.services import checkout as session_checkout  # noqa: E402
 from sessions_roster.services import invitations as session_invitations  # noqa: E402
-from sessions_roster.services import tokens as session_tokens  # noqa: E402
 from sessions_roster.services import waitlist as session_waitlist  # noqa: E402
+from tenancy import tokens as session_tokens  # noqa: E402
 
 
 class SessionFactory(InTenant):
@@ -312,7 +312,7 @@ session_register.counter = 0
 def session_invite(session, email="invitee@example.com", **kwargs):
     """Invite through the service; returns ``(invitation, token of its link)``."""
     invitation = session_invitations.invitation_send(tenant=session.tenant, session=session, email=email, **kwargs)
-    return invitation, session_tokens.link_token("invitation", invitation.token_salt)
+    return invitation, session_tokens.link_token("sessions_roster.invitation", invitation.token_salt)
 
 
 def waitlist_add(session, email="waiting@example.com", first_name="Wait", last_name="Ing"):
@@ -323,7 +323,7 @@ def waitlist_add(session, email="waiting@example.com", first_name="Wait", last_n
 
 def offer_token(entry) -> str:
     entry.refresh_from_db()
-    return session_tokens.link_token("offer", entry.offer_salt)
+    return session_tokens.link_token("sessions_roster.offer", entry.offer_salt)
 
 
 from regcodes.models import Product, ProductSession  # noqa: E402

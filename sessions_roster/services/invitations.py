@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import normalize_email
+from tenancy import tokens
 from tenancy.models import Tenant
 
 from ..models import (
@@ -24,7 +25,7 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from . import notify, tokens
+from . import notify
 from .discounts import DISCOUNT_NOT_FOR_SESSION, DiscountRefused, discount_applies_to, discount_check
 from .spots import person_lock, spot_add, spot_take
 from .waitlist import ALREADY_REGISTERED, SESSION_STARTED, spot_free
@@ -88,7 +89,7 @@ def invitation_send(
         raise ValidationError(SESSION_NOT_HERE)
     _check_new(tenant=tenant, session=session, discount_code=discount_code, expires_at=expires_at)
     salt = tokens.new_salt()
-    token = tokens.link_token("invitation", salt)
+    token = tokens.link_token("sessions_roster.invitation", salt)
     with transaction.atomic():
         person_lock(session_id=session.pk, email=email)
         if Registration.objects.filter(
@@ -151,7 +152,7 @@ def _send(*, tenant: Tenant, invitation: SessionInvitation, actor) -> None:
     invitation.proof_codes_sent = 0
     invitation.times_sent += 1
     invitation.sent_at = timezone.now()
-    token = tokens.link_token("invitation", invitation.token_salt)
+    token = tokens.link_token("sessions_roster.invitation", invitation.token_salt)
     # After a change of SECRET_KEY the link is rebuilt under the new key: look it up by that one.
     invitation.token_hash = tokens.token_hash(token)
     invitation.save(update_fields=["times_sent", "sent_at", "token_hash", "proof_codes_sent"])
@@ -220,7 +221,11 @@ def invitation_for_token(*, tenant: Tenant, token: str) -> SessionInvitation | N
         .select_related("session", "discount_code")
         .first()
     )
-    return invitation if invitation and tokens.matches("invitation", invitation.token_salt, token) else None
+    return (
+        invitation
+        if invitation and tokens.link_matches("sessions_roster.invitation", invitation.token_salt, token)
+        else None
+    )
 
 
 def invitation_refusal(invitation: SessionInvitation) -> str:

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from tenancy import tokens
 from tenancy.models import Tenant
 
 from ..models import (
@@ -24,7 +25,7 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from . import notify, tokens
+from . import notify
 from .spots import person_lock, spot_release, spot_take
 
 SESSION_STARTED = "This session has already started."
@@ -124,7 +125,7 @@ def close_waiting_for_registered(*, tenant: Tenant, session_id: int, email: str,
 def _offer(*, tenant: Tenant, session: Session, entry: WaitlistEntry) -> None:
     now = timezone.now()
     salt = tokens.new_salt()
-    token = tokens.link_token("offer", salt)
+    token = tokens.link_token("sessions_roster.offer", salt)
     entry.status = WaitlistStatus.OFFERED
     entry.offer_salt = salt
     entry.offer_token_hash = tokens.token_hash(token)
@@ -177,4 +178,4 @@ def offer_for_token(*, tenant: Tenant, token: str) -> WaitlistEntry | None:
         .select_related("session")
         .first()
     )
-    return entry if entry and tokens.matches("offer", entry.offer_salt, token) else None
+    return entry if entry and tokens.link_matches("sessions_roster.offer", entry.offer_salt, token) else None
