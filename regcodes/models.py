@@ -15,6 +15,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
+from tenancy.tokens import link_token
+
+INVITE_LINK = "regcodes.invite"
 
 
 class Product(TenantOwned):
@@ -143,11 +146,13 @@ class LearnerInviteStatus(models.TextChoices):
 
 class LearnerInvite(TenantOwned):
     """An emailed link offering one code to one address. The first invite for a code to be accepted
-    takes it; the code's other open invites become invalid. Only the token's hash is stored."""
+    takes it; the code's other open invites become invalid. The link is a salted HMAC
+    (``tenancy.tokens.link_token``), so the customer can copy it again from My Account."""
 
     code = models.ForeignKey(RegistrationCode, on_delete=models.CASCADE, related_name="invites")
     email = models.EmailField()
     message = models.TextField(blank=True, max_length=2000)
+    token_salt = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=LearnerInviteStatus.choices, default=LearnerInviteStatus.OPEN)
     sent_at = models.DateTimeField(default=timezone.now)
@@ -161,6 +166,10 @@ class LearnerInvite(TenantOwned):
 
     def __str__(self):
         return f"Invite for {self.email} to {self.code}"
+
+    @property
+    def token(self) -> str:
+        return link_token(INVITE_LINK, self.token_salt)
 
 
 class CourseAccess(TenantOwned):

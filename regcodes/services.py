@@ -26,10 +26,11 @@ from messaging.services import email_queue
 from payments.providers import PaymentRequest, payment_provider
 from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
-from tenancy.tokens import token_hash, token_new
+from tenancy.tokens import link_matches, link_token, looks_like_token, new_salt, token_hash
 from tenancy.urlresolvers import absolute_tenant_url
 
 from .models import (
+    INVITE_LINK,
     CodeStatus,
     CourseAccess,
     LearnerInvite,
@@ -243,13 +244,15 @@ def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", acto
 
 
 def _invite(tenant, order, code, email, message, actor) -> LearnerInvite:
-    raw, digest = token_new()
+    salt = new_salt()
+    raw = link_token(INVITE_LINK, salt)
     invite = LearnerInvite.objects.create(
         tenant=tenant,
         code=code,
         email=normalize_email(email),
         message=message.strip(),
-        token_hash=digest,
+        token_salt=salt,
+        token_hash=token_hash(raw),
         invited_by=actor,
     )
     email_queue(
@@ -288,11 +291,14 @@ def invite_withdraw(*, tenant: Tenant, invite: LearnerInvite, actor) -> None:
 
 
 def invite_for_token(*, tenant: Tenant, token: str) -> LearnerInvite | None:
-    return (
+    if not looks_like_token(token):
+        return None
+    invite = (
         LearnerInvite.objects.filter(tenant=tenant, token_hash=token_hash(token))
         .select_related("code__order__product_session__product")
         .first()
     )
+    return invite if invite and link_matches(INVITE_LINK, invite.token_salt, token) else None
 
 
 def invite_problem(invite: LearnerInvite) -> str:
