@@ -7,6 +7,7 @@ tenant_patterns = [
     path("", include("tenancy.urls")),
     path("clients/", include("accounts.urls_clients")),
     path("account/", include("accounts.urls_portal")),
+    path("account/seats/", include("regcodes.urls_portal")),
     path("", include("messaging.urls")),
     path("", include("bookings.urls")),
     path("", include("imports.urls")),

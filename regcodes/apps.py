@@ -6,7 +6,13 @@ class RegcodesConfig(AppConfig):
     verbose_name = "Registration codes"
 
     def ready(self):
+        from accounts import portal
         from messaging import registry
+
+        from .portal import codes_tile, courses_tile
+
+        portal.register(codes_tile)
+        portal.register(courses_tile)
 
         registry.register(
             registry.EmailKind(

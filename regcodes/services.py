@@ -272,6 +272,31 @@ def _invite(tenant, order, code, email, message, actor) -> LearnerInvite:
     return invite
 
 
+def invite_assign_directly(*, tenant: Tenant, invite: LearnerInvite, actor) -> CourseAccess:
+    """Give the invite's seat to the invited address now, without waiting for them to accept: a
+    login is made for them if they have none, and they get the login-details email."""
+    with transaction.atomic():
+        order = _lock_order(tenant, invite.code.order)
+        invite = LearnerInvite.objects.select_for_update(of=("self",)).get(tenant=tenant, pk=invite.pk)
+        if problem := invite_problem(invite):
+            raise ValidationError(problem)
+        user, created = _learner_login(NewLearner(email=invite.email))
+        access = _claim(tenant, invite.code, user, order.product_session)
+        LearnerInvite.objects.filter(tenant=tenant, pk=invite.pk).update(
+            status=LearnerInviteStatus.ACCEPTED, closed_at=timezone.now()
+        )
+        _login_details_email(tenant, user, order, created=created, actor=actor)
+    return access
+
+
+def access_confirmation_resend(*, tenant: Tenant, access: CourseAccess, actor) -> None:
+    """Send the learner their course details again (no new password link for an existing login)."""
+    access = CourseAccess.objects.select_related("learner", "code__order__product_session__product").get(
+        tenant=tenant, pk=access.pk, revoked_at__isnull=True
+    )
+    _login_details_email(tenant, access.learner, access.code.order, created=False, actor=actor)
+
+
 def invite_withdraw(*, tenant: Tenant, invite: LearnerInvite, actor) -> None:
     """Withdraw an open invite; the seat goes back to the pool when no other invite for it is open."""
     with transaction.atomic():

@@ -5,11 +5,14 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 
-def confirm_page(request, *, title: str, question: str, consequence: str, confirm_label: str, cancel_url: str):
-    """The confirmation page every destructive action shows on GET; the same URL acts on POST."""
+def confirm_page(
+    request, *, title: str, question: str, consequence: str, confirm_label: str, cancel_url: str, plain: bool = False
+):
+    """The confirmation page every destructive action shows on GET; the same URL acts on POST.
+    ``plain`` uses the public layout (My Account) instead of the dashboard's."""
     return render(
         request,
-        "confirm.html",
+        "confirm_plain.html" if plain else "confirm.html",
         {
             "title": title,
             "question": question,

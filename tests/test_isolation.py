@@ -50,6 +50,9 @@ OBJECT_ARGUMENTS = {
     "offer_token",
     "discount_id",
     "seat_token",
+    "order_id",
+    "seat_invite_id",
+    "access_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

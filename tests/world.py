@@ -57,7 +57,14 @@ def build_world(tenant) -> World:
 
     invitation_cancel(tenant=tenant, invitation=invite, actor=None)
     pending, invite_token = session_invite(session, email="second-invitee@example.com", raise_capacity=True)
-    _, seat_token = seat_invite(seat_order(ProductSessionFactory(tenant=tenant), UserFactory()))
+    buyer = UserFactory()
+    seats = seat_order(ProductSessionFactory(tenant=tenant), buyer)
+    seat_inv, seat_token = seat_invite(seats)
+    from regcodes.services import NewLearner, learners_assign
+
+    [seat_access] = learners_assign(
+        tenant=tenant, order=seats, learners=[NewLearner("seated@example.com", "Sea", "Ted")], actor=None
+    )
     objects = {
         "client_id": ClientFactory(tenant=tenant).pk,
         "member_id": MembershipFactory(tenant=tenant).pk,
@@ -85,5 +92,8 @@ def build_world(tenant) -> World:
         "offer_token": offer_token(entry),
         "discount_id": discount.pk,
         "seat_token": seat_token,
+        "order_id": seats.pk,
+        "seat_invite_id": seat_inv.pk,
+        "access_id": seat_access.pk,
     }
     return World(tenant, objects)

@@ -1,0 +1,89 @@
+"""Forms of the My Account pages where a customer hands out their seats."""
+
+from django import forms
+from django.core.validators import validate_email
+
+from accounts.models import normalize_email
+from tenancy.models import NO_CONTROL_CHARACTERS
+
+MAX_ADDRESSES = 500
+ADDRESS_INVALID = "These are not email addresses: {bad}."
+ADDRESS_TWICE = "Each address once, please: {twice}."
+TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time."
+NO_ADDRESS = "Enter at least one email address."
+NOBODY_PICKED = "Fill in a new learner, or tick at least one earlier learner."
+
+
+def parse_addresses(text: str) -> list[str]:
+    """Addresses separated by lines, commas, semicolons or spaces; each checked, none twice."""
+    raw = [part for part in text.replace(",", " ").replace(";", " ").split() if part]
+    if not raw:
+        raise forms.ValidationError(NO_ADDRESS)
+    if len(raw) > MAX_ADDRESSES:
+        raise forms.ValidationError(TOO_MANY_ADDRESSES)
+    bad = []
+    for address in raw:
+        try:
+            validate_email(address)
+        except forms.ValidationError:
+            bad.append(address)
+        else:
+            if len(address) > 254:
+                bad.append(address)
+    if bad:
+        raise forms.ValidationError(ADDRESS_INVALID.format(bad=", ".join(bad[:10])))
+    emails = [normalize_email(a) for a in raw]
+    twice = sorted({e for e in emails if emails.count(e) > 1})
+    if twice:
+        raise forms.ValidationError(ADDRESS_TWICE.format(twice=", ".join(twice[:10])))
+    return emails
+
+
+class InviteLearnersForm(forms.Form):
+    addresses = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=40_000,
+        help_text="One per line, or separated by commas. Each gets a link to one seat.",
+    )
+    message = forms.CharField(
+        label="Added message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean_addresses(self):
+        return parse_addresses(self.cleaned_data["addresses"])
+
+
+class CreateLearnerForm(forms.Form):
+    email = forms.EmailField(required=False, max_length=254)
+    first_name = forms.CharField(required=False, max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    last_name = forms.CharField(required=False, max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="Optional. Leave empty and the learner gets an email to choose their own.",
+    )
+    earlier = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Or tick earlier learners"
+    )
+
+    def __init__(self, *args, earlier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["earlier"].queryset = earlier
+        self.fields["earlier"].label_from_instance = lambda user: f"{user.get_full_name()} ({user.email})"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("email") and not cleaned.get("earlier"):
+            if not self.errors:
+                raise forms.ValidationError(NOBODY_PICKED)
+        if cleaned.get("email") and not (cleaned.get("first_name") and cleaned.get("last_name")):
+            self.add_error("first_name", "A new learner needs a first and a last name.")
+        return cleaned
+
+
+class ReinviteForm(forms.Form):
+    email = forms.EmailField(
+        required=False, max_length=254, label="Send to", help_text="Leave empty to send to the same address."
+    )

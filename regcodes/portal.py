@@ -1,0 +1,19 @@
+"""My Account tiles: a customer's registration codes, and a learner's courses."""
+
+from accounts.portal import Tile
+
+from .selectors import customer_orders, learner_courses
+
+
+def codes_tile(request, client):
+    orders = list(customer_orders(tenant=request.tenant, buyer=request.user)[:20])
+    if not orders:
+        return None
+    return Tile("Registration Codes", "regcodes/portal/tile_codes.html", {"orders": orders}, order=15)
+
+
+def courses_tile(request, client):
+    courses = list(learner_courses(tenant=request.tenant, learner=request.user))
+    if not courses:
+        return None
+    return Tile("Your courses", "regcodes/portal/tile_courses.html", {"courses": courses}, order=10)

@@ -1,0 +1,189 @@
+"""My Account pages of a customer's registration codes: an order's details, and the three ways to
+hand a seat out (create or tick learners, email invitations), pending invites, completed ones."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+
+from tenancy.decorators import customer_required
+from tenancy.shortcuts import confirm_page
+from tenancy.urlresolvers import absolute_tenant_url, tenant_reverse
+
+from . import selectors, services
+from .forms_portal import CreateLearnerForm, InviteLearnersForm, ReinviteForm
+
+
+def _order(request, order_id):
+    return selectors.customer_order_get(tenant=request.tenant, buyer=request.user, order_id=order_id)
+
+
+def _details_url(request, order) -> str:
+    return tenant_reverse(request.tenant, "seats_portal:order", order_id=order.pk)
+
+
+def _details(request, order, *, learner_form=None, invite_form=None, status=200):
+    tenant = request.tenant
+    invites = list(selectors.open_invites(tenant=tenant, order=order))
+    for invite in invites:
+        invite.link = absolute_tenant_url(tenant, "seats:accept", seat_token=invite.token)
+    earlier = selectors.earlier_learners(tenant=tenant, buyer=request.user, order=order)
+    return render(
+        request,
+        "regcodes/portal/order.html",
+        {
+            "order": order,
+            "learner_form": learner_form or CreateLearnerForm(earlier=earlier),
+            "invite_form": invite_form or InviteLearnersForm(),
+            "invites": invites,
+            "completed": selectors.completed(tenant=tenant, order=order),
+        },
+        status=status,
+    )
+
+
+@customer_required
+def order_detail(request, order_id):
+    return _details(request, _order(request, order_id))
+
+
+@customer_required
+def learners_create(request, order_id):
+    order = _order(request, order_id)
+    if request.method != "POST":
+        return redirect(_details_url(request, order))
+    earlier = selectors.earlier_learners(tenant=request.tenant, buyer=request.user, order=order)
+    form = CreateLearnerForm(request.POST, earlier=earlier)
+    if form.is_valid():
+        data = form.cleaned_data
+        learners = [services.NewLearner(email=user.email) for user in data["earlier"]]
+        if data["email"]:
+            learners.append(services.NewLearner(data["email"], data["first_name"], data["last_name"], data["password"]))
+        try:
+            services.learners_assign(tenant=request.tenant, order=order, learners=learners, actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"{len(learners)} learner{'s' if len(learners) != 1 else ''} given a seat and emailed."
+            )
+            return redirect(_details_url(request, order))
+    return _details(request, order, learner_form=form)
+
+
+@customer_required
+def invites_create(request, order_id):
+    order = _order(request, order_id)
+    if request.method != "POST":
+        return redirect(_details_url(request, order))
+    form = InviteLearnersForm(request.POST)
+    if form.is_valid():
+        emails = form.cleaned_data["addresses"]
+        try:
+            services.invites_send(
+                tenant=request.tenant,
+                order=order,
+                emails=emails,
+                message=form.cleaned_data["message"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{len(emails)} invitation{'s' if len(emails) != 1 else ''} sent.")
+            return redirect(_details_url(request, order))
+    return _details(request, order, invite_form=form)
+
+
+@customer_required
+def invite_again(request, order_id, seat_invite_id):
+    order = _order(request, order_id)
+    invite = selectors.open_invite_get(tenant=request.tenant, order=order, invite_id=seat_invite_id)
+    form = ReinviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            again = services.invite_again(
+                tenant=request.tenant, invite=invite, email=form.cleaned_data["email"], actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Invitation sent to {again.email}; the first to accept gets the seat.")
+        return redirect(_details_url(request, order))
+    return render(request, "regcodes/portal/reinvite.html", {"order": order, "invite": invite, "form": form})
+
+
+def _act(request, order, act, success, **confirm):
+    back = _details_url(request, order)
+    if request.method != "POST":
+        return confirm_page(request, cancel_url=back, plain=True, **confirm)
+    try:
+        act()
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, success)
+    return redirect(back)
+
+
+@customer_required
+def invite_withdraw(request, order_id, seat_invite_id):
+    order = _order(request, order_id)
+    invite = selectors.open_invite_get(tenant=request.tenant, order=order, invite_id=seat_invite_id)
+    return _act(
+        request,
+        order,
+        lambda: services.invite_withdraw(tenant=request.tenant, invite=invite, actor=request.user),
+        f"Invitation for {invite.email} withdrawn.",
+        title="Withdraw invitation",
+        question=f"Withdraw the invitation sent to {invite.email}?",
+        consequence="Its link stops working; the seat is free again unless another invitation for it is open.",
+        confirm_label="Withdraw",
+    )
+
+
+@customer_required
+def invite_assign(request, order_id, seat_invite_id):
+    order = _order(request, order_id)
+    invite = selectors.open_invite_get(tenant=request.tenant, order=order, invite_id=seat_invite_id)
+    return _act(
+        request,
+        order,
+        lambda: services.invite_assign_directly(tenant=request.tenant, invite=invite, actor=request.user),
+        f"{invite.email} has the seat and was emailed.",
+        title="Assign directly",
+        question=f"Give the seat to {invite.email} now?",
+        consequence="They get access at once and an email with their login details; the invitation link stops working.",
+        confirm_label="Assign",
+    )
+
+
+@customer_required
+def access_remove(request, order_id, access_id):
+    order = _order(request, order_id)
+    access = selectors.completed_get(tenant=request.tenant, order=order, access_id=access_id)
+    return _act(
+        request,
+        order,
+        lambda: services.access_remove(tenant=request.tenant, access=access, actor=request.user),
+        f"{access.learner.email} no longer has access; the seat is back in your remaining seats.",
+        title="Remove learner",
+        question=f"Remove {access.learner.get_full_name()} ({access.learner.email}) from the course?",
+        consequence="They lose access to the course at once, and the seat can be given to someone else.",
+        confirm_label="Remove",
+    )
+
+
+@customer_required
+def access_resend(request, order_id, access_id):
+    order = _order(request, order_id)
+    access = selectors.completed_get(tenant=request.tenant, order=order, access_id=access_id)
+    return _act(
+        request,
+        order,
+        lambda: services.access_confirmation_resend(tenant=request.tenant, access=access, actor=request.user),
+        f"Confirmation sent again to {access.learner.email}.",
+        title="Resend confirmation",
+        question=f"Send {access.learner.email} their course confirmation again?",
+        consequence="They get the email with their login and course again.",
+        confirm_label="Resend",
+    )
