@@ -70,11 +70,15 @@ class CreateLearnerForm(forms.Form):
 
     def __init__(self, *args, earlier, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["earlier"].queryset = earlier
-        self.fields["earlier"].label_from_instance = lambda user: f"{user.get_full_name()} ({user.email})"
+        if earlier.exists():
+            self.fields["earlier"].queryset = earlier
+            self.fields["earlier"].label_from_instance = lambda user: f"{user.get_full_name()} ({user.email})"
+        else:  # nobody to tick yet
+            del self.fields["earlier"]
 
     def clean(self):
         cleaned = super().clean()
+        cleaned.setdefault("earlier", [])
         if not cleaned.get("email") and not cleaned.get("earlier"):
             if not self.errors:
                 raise forms.ValidationError(NOBODY_PICKED)
