@@ -17,6 +17,7 @@ tenant_patterns = [
     path("sessions/", include("sessions_roster.urls")),
     path("register/", include("sessions_roster.urls_public")),
     path("seats/", include("regcodes.urls_public")),
+    path("courses/", include("regcodes.urls")),
 ]
 
 urlpatterns = [

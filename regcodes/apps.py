@@ -8,9 +8,11 @@ class RegcodesConfig(AppConfig):
     def ready(self):
         from accounts import portal
         from messaging import registry
+        from tenancy import navigation
 
         from .portal import codes_tile, courses_tile
 
+        navigation.register(navigation.NavItem("Courses", "courses:products", order=27, active_prefix="courses:"))
         portal.register(codes_tile)
         portal.register(courses_tile)
 
@@ -27,6 +29,27 @@ class RegcodesConfig(AppConfig):
                     "link": "https://example.com/t/demo/seats/invite/…/",
                 },
                 private=("link",),
+            )
+        )
+        registry.register(
+            registry.EmailKind(
+                key="regcodes.order_confirmation",
+                label="Seat order confirmation",
+                description="Sent when a customer buys seats, or staff enter an order for them.",
+                sample_context={
+                    "name": "Alex",
+                    "order_number": "R-000042",
+                    "course": "First aid at work",
+                    "session": "Spring 2027",
+                    "quantity": 10,
+                    "total": "1000.00 EUR",
+                    "paid": False,
+                    "payment_instructions": "Please pay 1000.00 EUR to Demo Studio by bank transfer, quoting R-000042.",
+                    "codes": True,
+                    "set_password_url": "https://example.com/accounts/password/reset/…/",
+                    "account_url": "https://example.com/t/demo/account/",
+                },
+                private=("set_password_url",),
             )
         )
         registry.register(

@@ -4,7 +4,12 @@ from django.contrib.auth.password_validation import validate_password
 from accounts.models import User
 from tenancy.models import NO_CONTROL_CHARACTERS
 
+from .models import Product, ProductSession
+
 PASSWORDS_DIFFER = "The two passwords differ."
+ENDS_BEFORE_START = "The last day must be on or after the first."
+MAX_SEATS = 1000
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class LearnerSetupForm(forms.Form):
@@ -34,3 +39,72 @@ class LearnerSetupForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["name", "description", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class ProductSessionForm(forms.ModelForm):
+    class Meta:
+        model = ProductSession
+        fields = ["name", "starts_on", "ends_on", "price", "access_days", "generates_codes"]
+        widgets = {"starts_on": DATE, "ends_on": DATE}
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", ENDS_BEFORE_START)
+        for name in ("starts_on", "ends_on"):
+            day = cleaned.get(name)
+            if day and not 2000 <= day.year <= 2100:
+                self.add_error(name, "Enter a date between 2000 and 2100.")
+        return cleaned
+
+
+def _session_choice(queryset):
+    field = forms.ModelChoiceField(queryset=queryset, label="Course session")
+    field.label_from_instance = lambda ps: f"{ps.product.name} — {ps.name} ({ps.starts_on:%-d %b %Y}, {ps.price})"
+    return field
+
+
+class StaffOrderForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="Customer email")
+    first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label="Seats")
+
+    def __init__(self, *args, sessions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product_session"] = _session_choice(sessions)
+        self.order_fields(["product_session", "quantity", "email", "first_name", "last_name"])
+
+
+class BuySeatsForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label="Seats", initial=2)
+
+    def __init__(self, *args, sessions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product_session"] = _session_choice(sessions)
+        self.order_fields(["product_session", "quantity"])
+
+
+class AccessDatesForm(forms.Form):
+    starts_on = forms.DateField(widget=DATE, label="Access from")
+    ends_on = forms.DateField(widget=DATE, label="Access until")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("starts_on", "ends_on"):
+            day = cleaned.get(name)
+            if day and not 2000 <= day.year <= 2100:
+                self.add_error(name, "Enter a date between 2000 and 2100.")
+        return cleaned
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100)

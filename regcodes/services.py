@@ -35,6 +35,7 @@ from .models import (
     CourseAccess,
     LearnerInvite,
     LearnerInviteStatus,
+    Product,
     ProductSession,
     RegistrationCode,
     SeatOrder,
@@ -71,7 +72,7 @@ def today(tenant: Tenant) -> date:
 
 
 def seat_order_create(
-    *, tenant: Tenant, product_session: ProductSession, buyer: User, quantity: int, actor=None
+    *, tenant: Tenant, product_session: ProductSession, buyer: User, quantity: int, actor=None, new_login: bool = False
 ) -> SeatOrder:
     """Record an order of seats (paid offline unless free) and, for a session that generates
     codes, one registration code per seat when two or more are bought."""
@@ -110,7 +111,48 @@ def seat_order_create(
         order.save(update_fields=["payment_provider", "payment_instructions", "status", "paid_at"])
         if product_session.generates_codes and quantity >= 2:
             _make_codes(tenant, order, quantity)
+        _order_email(tenant, order, new_login=new_login, actor=actor)
     return order
+
+
+def customer_login(*, email: str, first_name: str, last_name: str) -> tuple[User, bool]:
+    """The login of a customer staff enter an order for: found by email, or made (they choose a
+    password from the order email's link)."""
+    return _learner_login(NewLearner(email=email, first_name=first_name, last_name=last_name))
+
+
+def _set_password_url(user: User) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+
+
+def _order_email(tenant: Tenant, order: SeatOrder, *, new_login: bool, actor) -> None:
+    session = order.product_session
+    email_queue(
+        tenant=tenant,
+        to=order.buyer.email,
+        key="regcodes.order_confirmation",
+        context={
+            "name": order.buyer.get_short_name(),
+            "order_number": order.number,
+            "course": str(session.product),
+            "session": session.name,
+            "quantity": order.quantity,
+            "total": f"{order.total:.2f} {tenant.currency}",
+            "paid": order.status == SeatOrderStatus.PAID,
+            "payment_instructions": order.payment_instructions,
+            "codes": order.codes.exists(),
+            "set_password_url": _set_password_url(order.buyer) if new_login else "",
+            "account_url": absolute_tenant_url(tenant, "portal:home"),
+        },
+        idempotency_key=f"regcode-order:{order.pk}",
+        created_by=actor,
+    )
 
 
 def _make_codes(tenant: Tenant, order: SeatOrder, quantity: int) -> None:
@@ -387,15 +429,7 @@ def access_change_dates(*, tenant: Tenant, access: CourseAccess, starts_on: date
 
 def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, created: bool, actor) -> None:
     """Tell the learner about their course, and (for a new login) how to choose a password."""
-    set_password = ""
-    if created:
-        set_password = settings.SITE_URL.rstrip("/") + reverse(
-            "accounts:password_reset_confirm",
-            kwargs={
-                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user),
-            },
-        )
+    set_password = _set_password_url(user) if created else ""
     email_queue(
         tenant=tenant,
         to=user.email,
@@ -412,3 +446,32 @@ def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, create
         idempotency_key=f"regcode-login-details:{order.pk}:{user.pk}:{timezone.now().timestamp()}",
         created_by=actor,
     )
+
+
+# Catalogue
+
+PRODUCT_NAME_TAKEN = "Another course already has this name."
+
+
+def product_save(*, tenant: Tenant, product: Product | None = None, **fields) -> Product:
+    product = product or Product(tenant=tenant)
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if Product.objects.filter(tenant=tenant, name__iexact=product.name).exclude(pk=product.pk).exists():
+        raise ValidationError({"name": PRODUCT_NAME_TAKEN})
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        raise ValidationError({"name": PRODUCT_NAME_TAKEN}) from None
+    return product
+
+
+def product_session_save(
+    *, tenant: Tenant, product: Product, product_session: ProductSession | None = None, **fields
+) -> ProductSession:
+    product_session = product_session or ProductSession(tenant=tenant, product=product)
+    for name, value in fields.items():
+        setattr(product_session, name, value)
+    product_session.save()
+    return product_session

@@ -5,6 +5,7 @@ from . import views_portal as views
 app_name = "seats_portal"
 
 urlpatterns = [
+    path("buy/", views.buy_seats, name="buy"),
     path("<int:order_id>/", views.order_detail, name="order"),
     path("<int:order_id>/learners/", views.learners_create, name="learners"),
     path("<int:order_id>/invitations/", views.invites_create, name="invites"),

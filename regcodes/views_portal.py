@@ -10,6 +10,7 @@ from tenancy.shortcuts import confirm_page
 from tenancy.urlresolvers import absolute_tenant_url, tenant_reverse
 
 from . import selectors, services
+from .forms import BuySeatsForm
 from .forms_portal import CreateLearnerForm, InviteLearnersForm, ReinviteForm
 
 
@@ -187,3 +188,24 @@ def access_resend(request, order_id, access_id):
         consequence="They get the email with their login and course again.",
         confirm_label="Resend",
     )
+
+
+@customer_required
+def buy_seats(request):
+    """A signed-in customer orders seats (paid offline); two or more seats of a session that
+    generates codes come with registration codes to hand out."""
+    tenant = request.tenant
+    form = BuySeatsForm(request.POST or None, sessions=selectors.sessions_on_sale(tenant=tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.seat_order_create(
+                tenant=tenant, buyer=request.user, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Order {order.number} placed. {order.payment_instructions}".strip())
+            if order.codes.exists():
+                return redirect(_details_url(request, order))
+            return redirect(tenant_reverse(tenant, "portal:home"))
+    return render(request, "regcodes/portal/buy.html", {"form": form})

@@ -53,6 +53,9 @@ OBJECT_ARGUMENTS = {
     "order_id",
     "seat_invite_id",
     "access_id",
+    "product_id",
+    "product_session_id",
+    "learner_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -58,7 +58,8 @@ def build_world(tenant) -> World:
     invitation_cancel(tenant=tenant, invitation=invite, actor=None)
     pending, invite_token = session_invite(session, email="second-invitee@example.com", raise_capacity=True)
     buyer = UserFactory()
-    seats = seat_order(ProductSessionFactory(tenant=tenant), buyer)
+    course_run = ProductSessionFactory(tenant=tenant)
+    seats = seat_order(course_run, buyer)
     seat_inv, seat_token = seat_invite(seats)
     from regcodes.services import NewLearner, learners_assign
 
@@ -95,5 +96,8 @@ def build_world(tenant) -> World:
         "order_id": seats.pk,
         "seat_invite_id": seat_inv.pk,
         "access_id": seat_access.pk,
+        "product_id": course_run.product_id,
+        "product_session_id": course_run.pk,
+        "learner_id": seat_access.learner_id,
     }
     return World(tenant, objects)

@@ -1,0 +1,160 @@
+"""Staff pages of registration codes: courses and their runs, seat orders (entered for a customer),
+a customer's Registration Code Users, and a learner's Content Access."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from accounts.selectors import client_get
+from tenancy.decorators import staff_required
+from tenancy.models import Role
+from tenancy.shortcuts import confirm_page, submit
+from tenancy.urlresolvers import tenant_reverse
+
+from . import selectors, services
+from .forms import AccessDatesForm, OrderFilterForm, ProductForm, ProductSessionForm, StaffOrderForm
+
+PER_PAGE = 25
+
+
+@staff_required()
+def product_list(request):
+    return render(request, "regcodes/product_list.html", {"products": selectors.products(tenant=request.tenant)})
+
+
+@staff_required(Role.ADMIN)
+def product_create(request):
+    return _product_form(request, None)
+
+
+@staff_required(Role.ADMIN)
+def product_edit(request, product_id):
+    return _product_form(request, selectors.product_get(tenant=request.tenant, product_id=product_id))
+
+
+def _product_form(request, product):
+    form = ProductForm(request.POST or None, instance=product)
+    done = submit(
+        request,
+        form,
+        lambda **data: services.product_save(tenant=request.tenant, product=product, **data),
+        message=lambda saved: f"Course “{saved.name}” saved.",
+        then=tenant_reverse(request.tenant, "courses:products"),
+    )
+    return done or render(request, "regcodes/form.html", {"form": form, "title": "Course" if product else "Add course"})
+
+
+@staff_required(Role.ADMIN)
+def session_create(request, product_id):
+    product = selectors.product_get(tenant=request.tenant, product_id=product_id)
+    return _session_form(request, product, None)
+
+
+@staff_required(Role.ADMIN)
+def session_edit(request, product_id, product_session_id):
+    product = selectors.product_get(tenant=request.tenant, product_id=product_id)
+    session = selectors.product_session_get(tenant=request.tenant, product=product, session_id=product_session_id)
+    return _session_form(request, product, session)
+
+
+def _session_form(request, product, product_session):
+    form = ProductSessionForm(request.POST or None, instance=product_session)
+    done = submit(
+        request,
+        form,
+        lambda **data: services.product_session_save(
+            tenant=request.tenant, product=product, product_session=product_session, **data
+        ),
+        message=lambda saved: f"Session “{saved.name}” of {product.name} saved.",
+        then=tenant_reverse(request.tenant, "courses:products"),
+    )
+    title = f"{product.name}: " + ("edit session" if product_session else "add session")
+    return done or render(request, "regcodes/form.html", {"form": form, "title": title})
+
+
+@staff_required()
+def order_list(request):
+    filters = OrderFilterForm(request.GET)
+    query = filters.cleaned_data.get("q", "") if filters.is_valid() else ""
+    page = Paginator(selectors.orders_search(tenant=request.tenant, query=query), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "regcodes/order_list.html", {"page": page, "query": query})
+
+
+@staff_required()
+def order_create(request):
+    tenant = request.tenant
+    form = StaffOrderForm(request.POST or None, sessions=selectors.sessions_on_sale(tenant=tenant))
+
+    def save(*, email, first_name, last_name, product_session, quantity):
+        buyer, created = services.customer_login(email=email, first_name=first_name, last_name=last_name)
+        return services.seat_order_create(
+            tenant=tenant,
+            product_session=product_session,
+            buyer=buyer,
+            quantity=quantity,
+            actor=request.user,
+            new_login=created,
+        )
+
+    done = submit(
+        request,
+        form,
+        save,
+        message=lambda order: f"Order {order.number} for {order.buyer.email} recorded; they were emailed.",
+        then=tenant_reverse(tenant, "courses:orders"),
+    )
+    return done or render(request, "regcodes/form.html", {"form": form, "title": "Enter an order of seats"})
+
+
+@staff_required()
+def client_code_users(request, client_id):
+    client = client_get(tenant=request.tenant, client_id=client_id)
+    rows = selectors.code_users_of_client(tenant=request.tenant, client=client)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "regcodes/client_code_users.html", {"client": client, "page": page})
+
+
+@staff_required()
+def learner_access(request, learner_id):
+    learner, rows = selectors.access_of_learner(tenant=request.tenant, learner_id=learner_id)
+    return render(request, "regcodes/learner_access.html", {"learner": learner, "rows": rows})
+
+
+@staff_required()
+def access_edit(request, access_id):
+    access = selectors.access_get(tenant=request.tenant, access_id=access_id)
+    form = AccessDatesForm(request.POST or None, initial={"starts_on": access.starts_on, "ends_on": access.ends_on})
+    done = submit(
+        request,
+        form,
+        lambda **data: services.access_change_dates(tenant=request.tenant, access=access, **data),
+        message="Access dates saved.",
+        then=tenant_reverse(request.tenant, "courses:learner_access", learner_id=access.learner_id),
+    )
+    title = f"Content Access: {access.learner.email}, {access.product_session}"
+    return done or render(request, "regcodes/form.html", {"form": form, "title": title})
+
+
+@staff_required()
+def access_remove(request, access_id):
+    access = selectors.access_get(tenant=request.tenant, access_id=access_id)
+    back = tenant_reverse(request.tenant, "courses:learner_access", learner_id=access.learner_id)
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            title="Remove access",
+            question=f"Remove {access.learner.email}'s access to {access.product_session}?",
+            consequence="They lose the course at once; the seat goes back to the customer's remaining seats.",
+            confirm_label="Remove access",
+            cancel_url=back,
+        )
+    try:
+        services.access_remove(tenant=request.tenant, access=access, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, "Access removed; the seat is back in the customer's pool.")
+    return redirect(back)
