@@ -7,11 +7,14 @@ class RegcodesConfig(AppConfig):
 
     def ready(self):
         from accounts import portal
+        from imports import registry as imports_registry
         from messaging import registry
         from tenancy import navigation
 
+        from .learners_csv import LEARNERS_IMPORT
         from .portal import codes_tile, courses_tile
 
+        imports_registry.register(LEARNERS_IMPORT)
         navigation.register(navigation.NavItem("Courses", "courses:products", order=27, active_prefix="courses:"))
         portal.register(codes_tile)
         portal.register(courses_tile)

@@ -91,3 +91,11 @@ class ReinviteForm(forms.Form):
     email = forms.EmailField(
         required=False, max_length=254, label="Send to", help_text="Leave empty to send to the same address."
     )
+
+
+class LearnersUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file of learners",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="Columns first_name, last_name, email and (optional) password; UTF-8, comma or semicolon separated.",
+    )

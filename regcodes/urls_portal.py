@@ -14,4 +14,7 @@ urlpatterns = [
     path("<int:order_id>/invitations/<int:seat_invite_id>/assign/", views.invite_assign, name="invite_assign"),
     path("<int:order_id>/learners/<int:access_id>/remove/", views.access_remove, name="access_remove"),
     path("<int:order_id>/learners/<int:access_id>/resend/", views.access_resend, name="access_resend"),
+    path("<int:order_id>/upload/", views.learners_upload, name="upload"),
+    path("<int:order_id>/upload/<int:job_id>/", views.learners_import, name="import"),
+    path("<int:order_id>/upload/<int:job_id>/complete/", views.learners_import_commit, name="import_commit"),
 ]

@@ -3,15 +3,19 @@ hand a seat out (create or tick learners, email invitations), pending invites, c
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 
+from imports import progress
+from imports.selectors import import_get
+from imports.services import import_request_commit, import_start
 from tenancy.decorators import customer_required
 from tenancy.shortcuts import confirm_page
 from tenancy.urlresolvers import absolute_tenant_url, tenant_reverse
 
-from . import selectors, services
+from . import learners_csv, selectors, services
 from .forms import BuySeatsForm
-from .forms_portal import CreateLearnerForm, InviteLearnersForm, ReinviteForm
+from .forms_portal import CreateLearnerForm, InviteLearnersForm, LearnersUploadForm, ReinviteForm
 
 
 def _order(request, order_id):
@@ -35,6 +39,7 @@ def _details(request, order, *, learner_form=None, invite_form=None, status=200)
             "order": order,
             "learner_form": learner_form or CreateLearnerForm(earlier=earlier),
             "invite_form": invite_form or InviteLearnersForm(),
+            "upload_form": LearnersUploadForm(),
             "invites": invites,
             "completed": selectors.completed(tenant=tenant, order=order),
         },
@@ -209,3 +214,69 @@ def buy_seats(request):
                 return redirect(_details_url(request, order))
             return redirect(tenant_reverse(tenant, "portal:home"))
     return render(request, "regcodes/portal/buy.html", {"form": form})
+
+
+@customer_required
+def learners_upload(request, order_id):
+    """Bulk upload of learners through the imports pipeline: checked first, committed when clean."""
+    order = _order(request, order_id)
+    if request.method != "POST":
+        return redirect(_details_url(request, order))
+    form = LearnersUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            job = import_start(
+                tenant=request.tenant,
+                kind=learners_csv.KIND,
+                params={"order": order.pk, "buyer": request.user.pk},
+                upload=form.cleaned_data["file"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect(tenant_reverse(request.tenant, "seats_portal:import", order_id=order.pk, job_id=job.pk))
+    for error in form.errors.get("file", []) + form.non_field_errors():
+        messages.error(request, error)
+    return redirect(_details_url(request, order))
+
+
+def _customer_job(request, order, job_id):
+    """One of this customer's uploads for this order; anyone else's is the same 404 as none."""
+    job = import_get(tenant=request.tenant, job_id=job_id)
+    if job.kind != learners_csv.KIND or job.params.get("order") != order.pk or job.created_by_id != request.user.pk:
+        raise Http404("No such upload.")
+    return job
+
+
+@customer_required
+def learners_import(request, order_id, job_id):
+    order = _order(request, order_id)
+    job = _customer_job(request, order, job_id)
+    job.target = order
+    return render(
+        request,
+        "regcodes/portal/import.html",
+        {
+            "order": order,
+            "job": job,
+            "kind": learners_csv.LEARNERS_IMPORT,
+            "percent": progress.percent(job) if job.busy else job.progress,
+            "back_url": _details_url(request, order),
+            "commit_url": tenant_reverse(
+                request.tenant, "seats_portal:import_commit", order_id=order.pk, job_id=job.pk
+            ),
+        },
+    )
+
+
+@customer_required
+def learners_import_commit(request, order_id, job_id):
+    order = _order(request, order_id)
+    job = _customer_job(request, order, job_id)
+    if request.method == "POST":
+        try:
+            import_request_commit(tenant=request.tenant, job=job, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+    return redirect(tenant_reverse(request.tenant, "seats_portal:import", order_id=order.pk, job_id=job.pk))
