@@ -4,9 +4,13 @@ from django import forms
 from django.core.validators import validate_email
 
 from accounts.models import normalize_email
+from imports.parsing import Problem, parse_csv
 from tenancy.models import NO_CONTROL_CHARACTERS
 
 MAX_ADDRESSES = 500
+MAX_CSV_BYTES = 1_000_000
+ADDRESS_COLUMNS = ("email", "first_name", "last_name")
+CSV_TOO_LARGE = "The file is larger than 1 MB."
 ADDRESS_INVALID = "These are not email addresses: {bad}."
 ADDRESS_TWICE = "Each address once, please: {twice}."
 TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time."
@@ -42,16 +46,60 @@ def parse_addresses(text: str) -> list[str]:
 class InviteLearnersForm(forms.Form):
     addresses = forms.CharField(
         label="Email addresses",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=40_000,
         help_text="One per line, or separated by commas. Each gets a link to one seat.",
+    )
+    csv_file = forms.FileField(
+        label="Or a CSV file of addresses",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="A column email; first_name and last_name may be there too.",
     )
     message = forms.CharField(
         label="Added message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def clean_addresses(self):
-        return parse_addresses(self.cleaned_data["addresses"])
+    def clean(self):
+        cleaned = super().clean()
+        typed = cleaned.get("addresses") or ""
+        upload = cleaned.get("csv_file")
+        if upload:
+            try:
+                typed += "\n" + "\n".join(addresses_from_csv(upload))
+            except forms.ValidationError as exc:
+                self.add_error("csv_file", exc)
+                return cleaned
+        if "addresses" in cleaned and not self.errors:
+            try:
+                cleaned["addresses"] = parse_addresses(typed)
+            except forms.ValidationError as exc:
+                self.add_error("addresses", exc)
+        return cleaned
+
+
+def addresses_from_csv(upload) -> list[str]:
+    """The email column of an uploaded CSV; problems named by row and column."""
+    content = upload.read(MAX_CSV_BYTES + 1)
+    if len(content) > MAX_CSV_BYTES:
+        raise forms.ValidationError(CSV_TOO_LARGE)
+    parsed = parse_csv(content, columns=ADDRESS_COLUMNS, required=("email",), max_rows=MAX_ADDRESSES)
+    problems = list(parsed.problems)
+    emails = []
+    for row in parsed.rows:
+        email = (row.get("email") or "").strip()
+        try:
+            validate_email(email)
+        except forms.ValidationError:
+            problems.append(Problem(row["_row"], "email", "This is not an email address."))
+        else:
+            emails.append(email)
+    if problems:
+        raise forms.ValidationError(
+            [f"Row {p.row or '—'}{f', column {p.column}' if p.column else ''}: {p.message}" for p in problems[:20]]
+        )
+    return emails
 
 
 class CreateLearnerForm(forms.Form):

@@ -81,7 +81,7 @@ def invites_create(request, order_id):
     order = _order(request, order_id)
     if request.method != "POST":
         return redirect(_details_url(request, order))
-    form = InviteLearnersForm(request.POST)
+    form = InviteLearnersForm(request.POST, request.FILES)
     if form.is_valid():
         emails = form.cleaned_data["addresses"]
         try:

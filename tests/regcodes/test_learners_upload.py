@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from imports.models import ImportJob, ImportStatus
 from regcodes import learners_csv
-from regcodes.models import CodeStatus, CourseAccess, RegistrationCode
+from regcodes.models import CodeStatus, CourseAccess, LearnerInvite, RegistrationCode
 from tenancy.urlresolvers import tenant_reverse
 
 from ..conftest import signed_in
@@ -122,3 +122,39 @@ def test_another_customer_cannot_see_or_complete_the_upload(tenant, order, djang
     assert stranger.get(page).status_code == 404
     assert stranger.post(commit).status_code == 404
     assert ImportJob.objects.get().status == ImportStatus.VALID
+
+
+def invite_with_csv(http, order, content: bytes, typed=""):
+    url = tenant_reverse(order.tenant, "seats_portal:invites", order_id=order.pk)
+    return http.post(url, {"addresses": typed, "csv_file": SimpleUploadedFile("people.csv", content), "message": "Hi"})
+
+
+def test_invitation_addresses_can_come_from_a_csv_file_together_with_typed_ones(tenant, order):
+    response = invite_with_csv(
+        signed_in(order.buyer), order, b"email,first_name\nann@example.com,Ann\nbo@example.com,Bo\n", "cy@example.com"
+    )
+
+    assert response.status_code == 302
+    assert set(LearnerInvite.objects.values_list("email", flat=True)) == {
+        "ann@example.com",
+        "bo@example.com",
+        "cy@example.com",
+    }
+    assert seats(order) == {"available": 0, "invited": 3, "claimed": 0}
+
+
+def test_a_bad_address_csv_names_the_row_and_column_and_sends_nothing(tenant, order):
+    response = invite_with_csv(signed_in(order.buyer), order, b"email\nann@example.com\nnot-an-address\n")
+
+    assert response.status_code == 200
+    assert "Row 3, column email: This is not an email address." in response.content.decode()
+    assert not LearnerInvite.objects.exists()
+
+
+def test_an_address_csv_without_an_email_column_says_so(tenant, order):
+    response = invite_with_csv(signed_in(order.buyer), order, b"name\nAnn\n")
+
+    assert "column name" in response.content.decode() and "column email: This column is missing." in (
+        response.content.decode()
+    )
+    assert not LearnerInvite.objects.exists()
