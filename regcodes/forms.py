@@ -67,7 +67,7 @@ class ProductSessionForm(forms.ModelForm):
 
 
 def _session_choice(queryset):
-    field = forms.ModelChoiceField(queryset=queryset, label="Course session")
+    field = forms.ModelChoiceField(queryset=queryset, label="Course session", empty_label=None)
     field.label_from_instance = lambda ps: f"{ps.product.name} — {ps.name} ({ps.starts_on:%-d %b %Y}, {ps.price})"
     return field
 
