@@ -1,9 +1,10 @@
 """Forms of the My Account pages where a customer hands out their seats."""
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 from django.core.validators import validate_email
 
-from accounts.models import normalize_email
+from accounts.models import User, normalize_email
 from imports.parsing import Problem, parse_csv
 from tenancy.models import NO_CONTROL_CHARACTERS
 
@@ -15,6 +16,7 @@ ADDRESS_INVALID = "These are not email addresses: {bad}."
 ADDRESS_TWICE = "Each address once, please: {twice}."
 TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time."
 NO_ADDRESS = "Enter at least one email address."
+NAMES_NEEDED = "A new learner needs a first and a last name."
 NOBODY_PICKED = "Fill in a new learner, or tick at least one earlier learner."
 
 
@@ -109,6 +111,7 @@ class CreateLearnerForm(forms.Form):
     password = forms.CharField(
         required=False,
         strip=False,
+        max_length=128,
         widget=forms.PasswordInput,
         help_text="Optional. Leave empty and the learner gets an email to choose their own.",
     )
@@ -130,8 +133,20 @@ class CreateLearnerForm(forms.Form):
         if not cleaned.get("email") and not cleaned.get("earlier"):
             if not self.errors:
                 raise forms.ValidationError(NOBODY_PICKED)
-        if cleaned.get("email") and not (cleaned.get("first_name") and cleaned.get("last_name")):
-            self.add_error("first_name", "A new learner needs a first and a last name.")
+        if cleaned.get("email"):
+            for name in ("first_name", "last_name"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, NAMES_NEEDED)
+            if cleaned.get("password"):
+                person = User(
+                    email=cleaned["email"],
+                    first_name=cleaned.get("first_name", ""),
+                    last_name=cleaned.get("last_name", ""),
+                )
+                try:
+                    validate_password(cleaned["password"], user=person)
+                except forms.ValidationError as exc:
+                    self.add_error("password", exc)
         return cleaned
 
 

@@ -83,7 +83,7 @@ class SeatOrder(TenantOwned):
     client = models.ForeignKey("accounts.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(10_000)])
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)  # the largest price times the most seats
     status = models.CharField(max_length=20, choices=SeatOrderStatus.choices)
     payment_provider = models.CharField(max_length=40, blank=True)
     payment_instructions = models.TextField(blank=True)

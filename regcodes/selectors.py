@@ -1,7 +1,7 @@
 """Reads of registration codes. Customer reads start from the signed-in buyer: a customer never
 reaches another customer's orders, invites or learners (a missing one and another's give one 404)."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -119,7 +119,7 @@ def access_of_learner(*, tenant: Tenant, learner_id: int) -> tuple[User, QuerySe
     rows = (
         CourseAccess.objects.filter(tenant=tenant, learner_id=learner_id)
         .select_related("learner", "product_session__product", "code__order__client")
-        .order_by("revoked_at", "-granted_at")
+        .order_by(F("revoked_at").desc(nulls_first=True), "-granted_at")  # active first
     )
     first = rows.first()
     if first is None:

@@ -45,6 +45,7 @@ from .models import (
 CODE_WIDTH = 10
 PRODUCT_INACTIVE = "This course is not on sale."
 NOT_ENOUGH_SEATS = "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
+ALREADY_INVITED = "Already invited to a seat of this order (the invitation is pending): {emails}."
 ALREADY_HAS_ACCESS = "{email} already has access to this course."
 NO_CODES_HERE = "This order has no registration codes: its session does not generate them, or it is a single seat."
 INVITE_GONE = "This invitation is no longer valid: {why}"
@@ -262,8 +263,16 @@ def invites_send(
     *, tenant: Tenant, order: SeatOrder, emails: list[str], message: str = "", actor
 ) -> list[LearnerInvite]:
     """Invite each address to one available seat (the seat is reserved as "invited")."""
+    emails = [normalize_email(email) for email in emails]
     with transaction.atomic():
         order = _lock_order(tenant, order)
+        already = set(
+            LearnerInvite.objects.filter(
+                tenant=tenant, code__order=order, status=LearnerInviteStatus.OPEN, email__in=emails
+            ).values_list("email", flat=True)
+        )
+        if already:
+            raise ValidationError(ALREADY_INVITED.format(emails=", ".join(sorted(already))))
         codes = _available(tenant, order, len(emails))
         invites = []
         for email, code in zip(emails, codes, strict=True):

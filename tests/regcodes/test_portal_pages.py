@@ -405,11 +405,6 @@ def test_a_learner_who_already_has_the_course_is_refused_on_the_page_and_nothing
     assert_conserved(order)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the password a customer types for a new learner is not checked against AUTH_PASSWORD_VALIDATORS "
-    "(CreateLearnerForm has no validate_password, unlike the invitation's LearnerSetupForm): '123' is accepted.",
-)
 @pytest.mark.parametrize("weak", ["123", "password", "nia@example.com"])
 def test_a_weak_password_for_a_new_learner_is_refused_beside_the_field(tenant, order, http, weak):
     before = snapshot(tenant)
@@ -440,11 +435,6 @@ def test_a_new_learner_without_names_is_refused_beside_the_name_field_and_nothin
     assert not User.objects.filter(email="nia@example.com").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with only the last name missing, the error is put beside the (filled) first-name field, "
-    "not beside the empty last-name field (CreateLearnerForm.clean always uses add_error('first_name')).",
-)
 def test_a_missing_last_name_is_marked_beside_the_last_name_field(order, http):
     page = http.post(url(order, "learners"), {"email": "nia@example.com", "first_name": "Nia"})
 

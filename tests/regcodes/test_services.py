@@ -41,6 +41,7 @@ from regcodes.public import ACCEPTED, UNKNOWN_LINK
 from regcodes.services import (
     ACCESS_ALREADY_REMOVED,
     ALREADY_HAS_ACCESS,
+    ALREADY_INVITED,
     ENDS_BEFORE_START,
     INVITE_GONE,
     INVITE_TAKEN,
@@ -767,6 +768,7 @@ KNOWN_REFUSALS = re.compile(
         [
             r"Only \d+ seats? left in this order; you asked for \d+\. Nothing was changed\.",
             re.escape(ALREADY_HAS_ACCESS).replace(re.escape("{email}"), r"\S+"),
+            re.escape(ALREADY_INVITED).replace(re.escape("{emails}"), r"[^ ]+(, [^ ]+)*"),
             re.escape(INVITE_GONE.format(why=INVITE_TAKEN)),
             re.escape(INVITE_GONE.format(why=INVITE_USED)),
             re.escape(INVITE_GONE.format(why=INVITE_WITHDRAWN)),

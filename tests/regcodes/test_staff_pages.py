@@ -87,9 +87,7 @@ def day(value) -> str:
 
 
 def field_errors(page, field) -> list[str]:
-    return [
-        html.unescape(m) for m in re.findall(rf'<p class="field-error" id="id_{field}_error">(.*?)</p>', page.text)
-    ]
+    return [html.unescape(m) for m in re.findall(rf'<p class="field-error" id="id_{field}_error">(.*?)</p>', page.text)]
 
 
 def form_errors(page) -> list[str]:
@@ -488,6 +486,8 @@ def test_an_order_for_a_new_customer_makes_their_login_the_codes_and_one_email_w
     assert match.url_name == "password_reset_confirm"
     assert default_token_generator.check_token(customer, match.kwargs["token"])
     assert order.number in email.body_text
+    opened = HttpClient().get(urlsplit(link).path, follow=True)  # the link leads to a set-password form
+    assert opened.status_code == 200 and 'name="new_password1"' in opened.text
 
     page = staff_http.get(response["Location"])
     assert flashes(page) == [f"Order {order.number} for {customer.email} recorded; they were emailed."]
@@ -577,6 +577,21 @@ def test_a_bad_order_is_refused_beside_the_field_and_changes_nothing(tenant, cou
     assert page.status_code == 200
     assert field_errors(page, field)
     assert snapshot(tenant) == before
+
+
+def test_an_order_whose_total_is_too_large_is_refused_and_never_a_500(tenant, course, staff_http):
+    ProductSession.objects.filter(pk=course.pk).update(price=Decimal("10000000.00"))  # the session form accepts it
+    staff_http.raise_request_exception = False
+    before = snapshot(tenant)
+
+    page = staff_http.post(url(tenant, "order_create"), order_post(course, quantity="1000"))
+
+    assert page.status_code in (200, 302)
+    if page.status_code == 200:
+        assert form_errors(page) or field_errors(page, "quantity")
+        assert snapshot(tenant) == before
+    else:
+        assert SeatOrder.objects.get(tenant=tenant).total == Decimal("10000000000.00")
 
 
 # Seat orders list -------------------------------------------------------------------------------------------
@@ -962,6 +977,22 @@ def test_a_quantity_out_of_range_is_refused_beside_seats(tenant, course, buyer, 
     assert page.status_code == 200
     assert field_errors(page, "quantity")
     assert snapshot(tenant) == before
+
+
+def test_buying_seats_whose_total_is_too_large_is_refused_and_never_a_500(tenant, course, buyer):
+    ProductSession.objects.filter(pk=course.pk).update(price=Decimal("10000000.00"))
+    http = signed_in(buyer)
+    http.raise_request_exception = False
+    before = snapshot(tenant)
+
+    page = http.post(buy_url(tenant), {"product_session": course.pk, "quantity": "1000"})
+
+    assert page.status_code in (200, 302)
+    if page.status_code == 200:
+        assert form_errors(page) or field_errors(page, "quantity")
+        assert snapshot(tenant) == before
+    else:
+        assert SeatOrder.objects.get(tenant=tenant).total == Decimal("10000000000.00")
 
 
 def test_a_session_not_on_sale_cannot_be_bought(tenant, other_tenant, course, buyer):
