@@ -43,6 +43,7 @@ from .models import (
 )
 
 CODE_WIDTH = 10
+RESEND_GUARD_SECONDS = 10
 PRODUCT_INACTIVE = "This course is not on sale."
 NOT_ENOUGH_SEATS = "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
 ALREADY_INVITED = "Already invited to a seat of this order (the invitation is pending): {emails}."
@@ -208,8 +209,9 @@ def learners_assign(*, tenant: Tenant, order: SeatOrder, learners: list[NewLearn
         granted = []
         for learner, code in zip(learners, codes, strict=True):
             user, created = _learner_login(learner)
-            granted.append(_claim(tenant, code, user, order.product_session))
-            _login_details_email(tenant, user, order, created=created, actor=actor)
+            access = _claim(tenant, code, user, order.product_session)
+            granted.append(access)
+            _login_details_email(tenant, user, order, created=created, actor=actor, key=f"granted:{access.pk}")
     return granted
 
 
@@ -336,7 +338,7 @@ def invite_assign_directly(*, tenant: Tenant, invite: LearnerInvite, actor) -> C
         LearnerInvite.objects.filter(tenant=tenant, pk=invite.pk).update(
             status=LearnerInviteStatus.ACCEPTED, closed_at=timezone.now()
         )
-        _login_details_email(tenant, user, order, created=created, actor=actor)
+        _login_details_email(tenant, user, order, created=created, actor=actor, key=f"granted:{access.pk}")
     return access
 
 
@@ -345,7 +347,11 @@ def access_confirmation_resend(*, tenant: Tenant, access: CourseAccess, actor) -
     access = CourseAccess.objects.select_related("learner", "code__order__product_session__product").get(
         tenant=tenant, pk=access.pk, revoked_at__isnull=True
     )
-    _login_details_email(tenant, access.learner, access.code.order, created=False, actor=actor)
+    # One resend per access in any ten seconds: a double click sends one email.
+    window = int(timezone.now().timestamp() // RESEND_GUARD_SECONDS)
+    _login_details_email(
+        tenant, access.learner, access.code.order, created=False, actor=actor, key=f"resent:{access.pk}:{window}"
+    )
 
 
 def invite_withdraw(*, tenant: Tenant, invite: LearnerInvite, actor) -> None:
@@ -436,7 +442,7 @@ def access_change_dates(*, tenant: Tenant, access: CourseAccess, starts_on: date
     return access
 
 
-def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, created: bool, actor) -> None:
+def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, created: bool, actor, key: str) -> None:
     """Tell the learner about their course, and (for a new login) how to choose a password."""
     set_password = _set_password_url(user) if created else ""
     email_queue(
@@ -452,7 +458,7 @@ def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, create
             "set_password_url": set_password,
             "account_url": absolute_tenant_url(tenant, "portal:home"),
         },
-        idempotency_key=f"regcode-login-details:{order.pk}:{user.pk}:{timezone.now().timestamp()}",
+        idempotency_key=f"regcode-login-details:{key}",
         created_by=actor,
     )
 
