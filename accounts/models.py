@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(
         default=False, help_text="Platform operator: can use the Django admin across all tenants."
     )
+    email_verified = models.BooleanField(
+        default=True,
+        help_text="The person proved the address (an emailed link). False for a login someone else made for "
+        "them (a customer creating a learner) until they use such a link.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

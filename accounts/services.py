@@ -99,6 +99,8 @@ def client_link_user(*, tenant: Tenant, client: Client, user: User) -> Client:
     Called when they open My Account: a one-time, idempotent write on a GET, like ``last_login``.
     Their email is proven (accounts are made from an emailed link or by a platform operator).
     """
+    if not user.email_verified:  # a login someone else made for this address proves nothing yet
+        return client
     if client.user_id is None and normalize_email(client.email) == normalize_email(user.email):
         Client.objects.filter(tenant=tenant, pk=client.pk, user__isnull=True).update(user=user)
         client.user = user
@@ -118,3 +120,10 @@ def password_reset_email_queue(*, user: User, uid: str, token: str) -> None:
             context={"name": user.get_short_name(), "reset_url": reset_url},
             idempotency_key=f"password-reset:{user.pk}:{token}",
         )
+
+
+def user_mark_verified(*, user: User) -> None:
+    """The person used a link emailed to their address (set or reset password)."""
+    if not user.email_verified:
+        User.objects.filter(pk=user.pk).update(email_verified=True)
+        user.email_verified = True

@@ -31,6 +31,9 @@ class ImportKind:
     target: Callable[..., object]  # (tenant=, params=) -> the object the import belongs to, or Http404
     back_url: Callable[..., str]  # (tenant=, params=) -> the page the import was started from
     example: str = ""
+    # A customer's upload, with its pages in My Account: not on the staff Imports pages, and its file
+    # (which may hold passwords) is emptied as soon as the job ends.
+    customer_owned: bool = False
 
 
 _kinds: dict[str, ImportKind] = {}
@@ -42,3 +45,7 @@ def register(kind: ImportKind) -> None:
 
 def get(key: str) -> ImportKind | None:
     return _kinds.get(key)
+
+
+def customer_owned_kinds() -> list[str]:
+    return [key for key, kind in _kinds.items() if kind.customer_owned]

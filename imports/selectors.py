@@ -3,6 +3,7 @@ from django.http import Http404
 
 from tenancy.models import Tenant
 
+from . import registry
 from .models import ImportJob
 
 
@@ -23,4 +24,9 @@ def imports_of(*, tenant: Tenant, kind: str, params: dict) -> QuerySet[ImportJob
 
 
 def imports_all(*, tenant: Tenant) -> QuerySet[ImportJob]:
-    return ImportJob.objects.filter(tenant=tenant).defer("content", "problems").select_related("created_by")
+    return (
+        ImportJob.objects.filter(tenant=tenant)
+        .exclude(kind__in=registry.customer_owned_kinds())
+        .defer("content", "problems")
+        .select_related("created_by")
+    )

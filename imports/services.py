@@ -87,7 +87,9 @@ def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
             status=ImportStatus.FAILED, failure=CHECK_FAILED.format(error=type(exc).__name__), updated_at=timezone.now()
         )
         return jobs.get()
+    ends = {"content": b""} if problems and kind.customer_owned else {}
     jobs.filter(status=ImportStatus.VALIDATING).update(
+        **ends,
         status=ImportStatus.INVALID if problems else ImportStatus.VALID,
         progress=100,
         total_rows=len(rows),
@@ -131,17 +133,26 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
             if problems:
                 job.status, job.problem_count = ImportStatus.INVALID, len(problems)
                 job.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
-                job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
+                if kind.customer_owned:
+                    job.content = b""
+                job.save(update_fields=["status", "problems", "problem_count", "updated_at", "content"])
                 return job
             job.summary = kind.commit(
                 tenant=tenant, params=job.params, rows=rows, actor=actor, progress=progress.reporter(job.pk, 30, 100)
             )
             job.status, job.progress, job.committed_at = ImportStatus.COMMITTED, 100, timezone.now()
-            job.save(update_fields=["summary", "status", "progress", "committed_at", "updated_at"])
+            fields = ["summary", "status", "progress", "committed_at", "updated_at"]
+            if kind.customer_owned:
+                job.content = b""
+                fields.append("content")
+            job.save(update_fields=fields)
             return job
     except Exception as exc:
         logger.exception("Import %s failed while committing.", job_id)
-        ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING).update(
+        failed = ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING)
+        if failed.filter(kind__in=registry.customer_owned_kinds()).exists():
+            failed.update(content=b"")
+        failed.update(
             status=ImportStatus.FAILED,
             failure=COMMIT_FAILED.format(error=type(exc).__name__),
             updated_at=timezone.now(),

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -17,6 +17,8 @@ from .selectors import import_get, imports_all
 def _job_and_kind(request, job_id):
     job = import_get(tenant=request.tenant, job_id=job_id)
     kind = registry.get(job.kind)
+    if kind.customer_owned:  # a customer's upload: theirs to see and complete, in My Account
+        raise Http404("No such import.")
     job.target = kind.target(tenant=request.tenant, params=job.params)  # 404 if what it belongs to is gone
     return job, kind
 

@@ -49,10 +49,24 @@ class RegcodesConfig(AppConfig):
                     "paid": False,
                     "payment_instructions": "Please pay 1000.00 EUR to Demo Studio by bank transfer, quoting R-000042.",
                     "codes": True,
+                    "new_login": True,
                     "set_password_url": "https://example.com/accounts/password/reset/…/",
                     "account_url": "https://example.com/t/demo/account/",
                 },
                 private=("set_password_url",),
+            )
+        )
+        registry.register(
+            registry.EmailKind(
+                key="regcodes.payment_received",
+                label="Seat order payment received",
+                description="Sent when staff record the payment of a seat order.",
+                sample_context={
+                    "name": "Alex",
+                    "order_number": "R-000042",
+                    "course": "First aid at work",
+                    "total": "1000.00 EUR",
+                },
             )
         )
         registry.register(

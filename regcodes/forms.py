@@ -68,7 +68,10 @@ class ProductSessionForm(forms.ModelForm):
 
 def _session_choice(queryset):
     field = forms.ModelChoiceField(queryset=queryset, label="Course session", empty_label=None)
-    field.label_from_instance = lambda ps: f"{ps.product.name} — {ps.name} ({ps.starts_on:%-d %b %Y}, {ps.price})"
+    field.label_from_instance = lambda ps: (
+        f"{ps.product.name} — {ps.name} ({ps.starts_on:%-d %b %Y}, {ps.price} a seat"
+        + (", registration codes)" if ps.generates_codes else ", one seat per person)")
+    )
     return field
 
 

@@ -11,6 +11,7 @@ from django.http import Http404
 from accounts.models import User, normalize_email
 from imports.parsing import Problem
 from imports.registry import Check, ImportKind
+from tenancy.models import NO_CONTROL_CHARACTERS
 from tenancy.urlresolvers import tenant_reverse
 
 from . import services
@@ -20,6 +21,7 @@ KIND = "regcodes.learners"
 COLUMNS = ("first_name", "last_name", "email", "password")
 REQUIRED = ("first_name", "last_name", "email")
 NEEDED = "This is needed."
+TOO_LONG = "At most {n} characters."
 BAD_EMAIL = "This is not an email address."
 TWICE = "This address is also on row {row}."
 HAS_ACCESS = "This person already has access to this course."
@@ -49,6 +51,15 @@ def check(*, tenant, params, rows, progress=lambda fraction: None) -> Check:
         for column in REQUIRED:
             if not (row.get(column) or "").strip():
                 problems.append(Problem(number, column, NEEDED))
+        for column, longest in (("first_name", 150), ("last_name", 150), ("email", 254), ("password", 128)):
+            value = row.get(column) or ""
+            if len(value) > longest:
+                problems.append(Problem(number, column, TOO_LONG.format(n=longest)))
+            elif column != "password":
+                try:
+                    NO_CONTROL_CHARACTERS(value)
+                except ValidationError as exc:
+                    problems.append(Problem(number, column, exc.messages[0]))
         email = normalize_email(row.get("email", ""))
         if email:
             try:
@@ -92,4 +103,5 @@ LEARNERS_IMPORT = ImportKind(
     target=lambda *, tenant, params: _order(tenant, params),
     back_url=lambda *, tenant, params: tenant_reverse(tenant, "seats_portal:order", order_id=params.get("order")),
     example="first_name,last_name,email,password\nSam,Jansen,sam@example.com,\n",
+    customer_owned=True,
 )

@@ -55,7 +55,8 @@ class ProductSession(TenantOwned):
     generates_codes = models.BooleanField(
         "Generate Registration Codes",
         default=False,
-        help_text="An order of 2 or more seats creates one registration code per seat.",
+        help_text="Customers can buy several seats and hand them out: one registration code per seat. "
+        "Off: one seat per order, for the buyer.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -202,3 +203,7 @@ class CourseAccess(TenantOwned):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def has_ended(self) -> bool:
+        return self.ends_on < timezone.localdate(timezone=self.tenant.zone)

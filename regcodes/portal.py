@@ -2,12 +2,13 @@
 
 from accounts.portal import Tile
 
-from .selectors import customer_orders, learner_courses
+from .selectors import customer_orders, learner_courses, sessions_on_sale
 
 
 def codes_tile(request, client):
+    """The customer's seat orders; shown too when they have none but courses are on sale."""
     orders = list(customer_orders(tenant=request.tenant, buyer=request.user)[:20])
-    if not orders:
+    if not orders and not sessions_on_sale(tenant=request.tenant).exists():
         return None
     return Tile("Registration Codes", "regcodes/portal/tile_codes.html", {"orders": orders}, order=15)
 

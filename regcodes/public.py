@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -41,25 +40,17 @@ def accept(request, seat_token):
     elif existing is None:
         form = LearnerSetupForm(request.POST or None, email=invite.email)
         if request.method == "POST" and form.is_valid():
-            user = _new_learner(invite.email, form.cleaned_data)
-            if user is not None:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return _take(request, invite, user)
-            form.add_error(None, "An account with this address was just made. Sign in to accept.")
+            try:
+                user = services.invite_accept_new_learner(tenant=tenant, invite=invite, **form.cleaned_data)
+            except ValidationError as exc:
+                return _page(request, "invite_closed.html", status=409, message=exc.messages[0])
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, ACCEPTED.format(course=course.product))
+            return redirect(tenant_reverse(tenant, "portal:home"))
     signin = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
     return _page(
         request, "invite_accept.html", invite=invite, course=course, form=form, existing=existing, signin=signin
     )
-
-
-def _new_learner(email: str, data: dict) -> User | None:
-    try:
-        with transaction.atomic():
-            return User.objects.create_user(
-                email, data["password1"], first_name=data["first_name"], last_name=data["last_name"]
-            )
-    except IntegrityError:
-        return None
 
 
 def _take(request, invite, user):

@@ -15,7 +15,7 @@ from .models import CodeStatus, CourseAccess, LearnerInvite, LearnerInviteStatus
 def customer_orders(*, tenant: Tenant, buyer: User) -> QuerySet:
     """The buyer's orders that came with registration codes, with their seat counts."""
     return (
-        SeatOrder.objects.filter(tenant=tenant, buyer=buyer, codes__isnull=False)
+        SeatOrder.objects.filter(tenant=tenant, buyer=buyer, quantity__gte=2, codes__isnull=False)
         .select_related("product_session__product")
         .annotate(
             remaining=Count("codes", filter=Q(codes__status=CodeStatus.AVAILABLE), distinct=True),
@@ -68,7 +68,7 @@ def earlier_learners(*, tenant: Tenant, buyer: User, order: SeatOrder) -> QueryS
 def learner_courses(*, tenant: Tenant, learner: User) -> QuerySet:
     return (
         CourseAccess.objects.filter(tenant=tenant, learner=learner, revoked_at__isnull=True)
-        .select_related("product_session__product")
+        .select_related("product_session__product", "tenant")
         .order_by("starts_on", "id")
     )
 
@@ -131,3 +131,7 @@ def access_get(*, tenant: Tenant, access_id: int) -> CourseAccess:
     return get_object_or_404(
         CourseAccess.objects.filter(tenant=tenant).select_related("learner", "code__order__client"), pk=access_id
     )
+
+
+def order_get(*, tenant: Tenant, order_id: int) -> SeatOrder:
+    return get_object_or_404(SeatOrder.objects.filter(tenant=tenant).select_related("buyer"), pk=order_id)

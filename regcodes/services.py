@@ -45,15 +45,16 @@ from .models import (
 CODE_WIDTH = 10
 RESEND_GUARD_SECONDS = 10
 PRODUCT_INACTIVE = "This course is not on sale."
+ONE_SEAT_ONLY = "This session is sold one seat per person: order 1 seat for yourself."
 NOT_ENOUGH_SEATS = "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
 ALREADY_INVITED = "Already invited to a seat of this order (the invitation is pending): {emails}."
 ALREADY_HAS_ACCESS = "{email} already has access to this course."
-NO_CODES_HERE = "This order has no registration codes: its session does not generate them, or it is a single seat."
 INVITE_GONE = "This invitation is no longer valid: {why}"
 INVITE_TAKEN = "someone else accepted an invitation for this seat first."
 INVITE_WITHDRAWN = "the person who sent it withdrew it."
 INVITE_USED = "it has already been accepted."
 WRONG_LEARNER = "This invitation was sent to {email}. Sign in with that address to accept it."
+LOGIN_EXISTS = "An account with this address exists already: sign in to accept."
 ACCESS_ALREADY_REMOVED = "This access has already been removed."
 ENDS_BEFORE_START = "Access cannot end before it starts."
 
@@ -80,6 +81,8 @@ def seat_order_create(
     codes, one registration code per seat when two or more are bought."""
     if product_session.tenant_id != tenant.pk or not product_session.product.is_active:
         raise ValidationError(PRODUCT_INACTIVE)
+    if quantity > 1 and not product_session.generates_codes:
+        raise ValidationError({"quantity": ONE_SEAT_ONLY})
     with transaction.atomic():
         total = product_session.price * quantity
         order = SeatOrder.objects.create(
@@ -111,16 +114,12 @@ def seat_order_create(
             order.status = SeatOrderStatus.PAID if start.paid else SeatOrderStatus.AWAITING_PAYMENT
         order.paid_at = timezone.now() if order.status == SeatOrderStatus.PAID else None
         order.save(update_fields=["payment_provider", "payment_instructions", "status", "paid_at"])
-        if product_session.generates_codes and quantity >= 2:
-            _make_codes(tenant, order, quantity)
+        _make_codes(tenant, order, quantity)
+        if quantity == 1:  # a seat for the buyer: theirs at once, nothing to hand out
+            [code] = order.codes.all()
+            _claim(tenant, code, buyer, product_session)
         _order_email(tenant, order, new_login=new_login, actor=actor)
     return order
-
-
-def customer_login(*, email: str, first_name: str, last_name: str) -> tuple[User, bool]:
-    """The login of a customer staff enter an order for: found by email, or made (they choose a
-    password from the order email's link)."""
-    return _learner_login(NewLearner(email=email, first_name=first_name, last_name=last_name))
 
 
 def _set_password_url(user: User) -> str:
@@ -148,7 +147,8 @@ def _order_email(tenant: Tenant, order: SeatOrder, *, new_login: bool, actor) ->
             "total": f"{order.total:.2f} {tenant.currency}",
             "paid": order.status == SeatOrderStatus.PAID,
             "payment_instructions": order.payment_instructions,
-            "codes": order.codes.exists(),
+            "codes": order.quantity > 1,
+            "new_login": new_login,
             "set_password_url": _set_password_url(order.buyer) if new_login else "",
             "account_url": absolute_tenant_url(tenant, "portal:home"),
         },
@@ -182,8 +182,6 @@ def _lock_order(tenant: Tenant, order: SeatOrder) -> SeatOrder:
         .select_related("product_session__product")
         .get(tenant=tenant, pk=order.pk)
     )
-    if not RegistrationCode.objects.filter(tenant=tenant, order=order).exists():
-        raise ValidationError(NO_CODES_HERE)
     return order
 
 
@@ -203,6 +201,8 @@ def _available(tenant: Tenant, order: SeatOrder, wanted: int) -> list[Registrati
 def learners_assign(*, tenant: Tenant, order: SeatOrder, learners: list[NewLearner], actor) -> list[CourseAccess]:
     """Give each learner a seat at once: an existing login is used as it is, a new one is made (with
     the password given, or a random one) and told how to sign in. All or nothing."""
+    # One order of locks everywhere: learners by address (their course locks are taken in _claim).
+    learners = sorted(learners, key=lambda learner: normalize_email(learner.email))
     with transaction.atomic():
         order = _lock_order(tenant, order)
         codes = _available(tenant, order, len(learners))
@@ -222,11 +222,14 @@ def _learner_login(learner: NewLearner) -> tuple[User, bool]:
         return user, False
     try:
         with transaction.atomic():
+            # Made by someone else (a customer, staff): unproven until the person uses the emailed
+            # set-password link. Without a password given, none is usable until then.
             user = User.objects.create_user(
                 email,
-                learner.password or secrets.token_urlsafe(24),
+                learner.password or None,
                 first_name=learner.first_name.strip(),
                 last_name=learner.last_name.strip(),
+                email_verified=False,
             )
     except IntegrityError:  # made a moment ago by someone else
         return User.objects.find_by_email(email), False
@@ -275,6 +278,7 @@ def invites_send(
         )
         if already:
             raise ValidationError(ALREADY_INVITED.format(emails=", ".join(sorted(already))))
+        _refuse_course_holders(tenant, order, emails)
         codes = _available(tenant, order, len(emails))
         invites = []
         for email, code in zip(emails, codes, strict=True):
@@ -293,7 +297,23 @@ def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", acto
         code = RegistrationCode.objects.get(tenant=tenant, pk=invite.code_id)
         if code.status != CodeStatus.INVITED:
             raise ValidationError(INVITE_GONE.format(why=INVITE_USED))
-        return _invite(tenant, order, code, email or invite.email, invite.message, actor)
+        email = normalize_email(email or invite.email)
+        elsewhere = LearnerInvite.objects.filter(
+            tenant=tenant, code__order=order, status=LearnerInviteStatus.OPEN, email=email
+        ).exclude(code=code)
+        if elsewhere.exists():
+            raise ValidationError(ALREADY_INVITED.format(emails=email))
+        _refuse_course_holders(tenant, order, [email])
+        return _invite(tenant, order, code, email, invite.message, actor)
+
+
+def _refuse_course_holders(tenant: Tenant, order: SeatOrder, emails: list[str]) -> None:
+    """An invitation to someone who has the course already could never be accepted."""
+    holders = CourseAccess.objects.filter(
+        tenant=tenant, product_session=order.product_session, revoked_at__isnull=True, learner__email__in=emails
+    ).values_list("learner__email", flat=True)
+    if holders:
+        raise ValidationError(ALREADY_HAS_ACCESS.format(email=", ".join(sorted(holders))))
 
 
 def _invite(tenant, order, code, email, message, actor) -> LearnerInvite:
@@ -413,6 +433,22 @@ def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> Cours
     return access
 
 
+def invite_accept_new_learner(
+    *, tenant: Tenant, invite: LearnerInvite, first_name: str, last_name: str, password1: str, password2: str = ""
+) -> User:
+    """Set up the invited address's login from the link and take the seat, in one transaction: if
+    the seat has just gone to someone else, no login is left behind. The customer can copy the
+    link too, so the address stays unproven until an emailed link is used."""
+    with transaction.atomic():
+        if User.objects.find_by_email(invite.email) is not None:
+            raise ValidationError(LOGIN_EXISTS)
+        user = User.objects.create_user(
+            invite.email, password1, first_name=first_name, last_name=last_name, email_verified=False
+        )
+        invite_accept(tenant=tenant, invite=invite, user=user)
+    return user
+
+
 # Access
 
 
@@ -490,3 +526,58 @@ def product_session_save(
         setattr(product_session, name, value)
     product_session.save()
     return product_session
+
+
+ORDER_NOT_AWAITING = "This order is not awaiting payment."
+
+
+def seat_order_mark_paid(*, tenant: Tenant, order: SeatOrder, actor) -> SeatOrder:
+    """Staff record the offline payment of an order; the buyer is told."""
+    with transaction.atomic():
+        order = (
+            SeatOrder.objects.select_for_update(of=("self",))
+            .select_related("product_session__product", "buyer")
+            .get(tenant=tenant, pk=order.pk)
+        )
+        if order.status != SeatOrderStatus.AWAITING_PAYMENT:
+            raise ValidationError(ORDER_NOT_AWAITING)
+        order.status, order.paid_at = SeatOrderStatus.PAID, timezone.now()
+        order.save(update_fields=["status", "paid_at"])
+        email_queue(
+            tenant=tenant,
+            to=order.buyer.email,
+            key="regcodes.payment_received",
+            context={
+                "name": order.buyer.get_short_name(),
+                "order_number": order.number,
+                "course": str(order.product_session.product),
+                "total": f"{order.total:.2f} {tenant.currency}",
+            },
+            idempotency_key=f"regcode-order-paid:{order.pk}",
+            created_by=actor,
+        )
+    return order
+
+
+def seat_order_for_customer(
+    *,
+    tenant: Tenant,
+    product_session: ProductSession,
+    email: str,
+    first_name: str,
+    last_name: str,
+    quantity: int,
+    actor,
+) -> SeatOrder:
+    """Staff enter an order for a customer: their login is found or made (they choose a password
+    from the order email), in the same transaction as the order."""
+    with transaction.atomic():
+        buyer, created = _learner_login(NewLearner(email=email, first_name=first_name, last_name=last_name))
+        return seat_order_create(
+            tenant=tenant,
+            product_session=product_session,
+            buyer=buyer,
+            quantity=quantity,
+            actor=actor,
+            new_login=created,
+        )

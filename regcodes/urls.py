@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:product_id>/sessions/<int:product_session_id>/edit/", views.session_edit, name="session_edit"),
     path("orders/", views.order_list, name="orders"),
     path("orders/new/", views.order_create, name="order_create"),
+    path("orders/<int:order_id>/paid/", views.order_mark_paid, name="order_paid"),
     path("customers/<int:client_id>/learners/", views.client_code_users, name="client_code_users"),
     path("learners/<int:learner_id>/access/", views.learner_access, name="learner_access"),
     path("access/<int:access_id>/edit/", views.access_edit, name="access_edit"),

@@ -88,21 +88,10 @@ def order_create(request):
     tenant = request.tenant
     form = StaffOrderForm(request.POST or None, sessions=selectors.sessions_on_sale(tenant=tenant))
 
-    def save(*, email, first_name, last_name, product_session, quantity):
-        buyer, created = services.customer_login(email=email, first_name=first_name, last_name=last_name)
-        return services.seat_order_create(
-            tenant=tenant,
-            product_session=product_session,
-            buyer=buyer,
-            quantity=quantity,
-            actor=request.user,
-            new_login=created,
-        )
-
     done = submit(
         request,
         form,
-        save,
+        lambda **data: services.seat_order_for_customer(tenant=tenant, actor=request.user, **data),
         message=lambda order: f"Order {order.number} for {order.buyer.email} recorded; they were emailed.",
         then=tenant_reverse(tenant, "courses:orders"),
     )
@@ -157,4 +146,26 @@ def access_remove(request, access_id):
         messages.error(request, exc.messages[0])
     else:
         messages.success(request, "Access removed; the seat is back in the customer's pool.")
+    return redirect(back)
+
+
+@staff_required()
+def order_mark_paid(request, order_id):
+    order = selectors.order_get(tenant=request.tenant, order_id=order_id)
+    back = tenant_reverse(request.tenant, "courses:orders")
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            title="Record payment",
+            question=f"Record that order {order.number} ({order.total} {request.tenant.currency}) was paid?",
+            consequence="The order is marked paid and the customer gets an email.",
+            confirm_label="Mark paid",
+            cancel_url=back,
+        )
+    try:
+        services.seat_order_mark_paid(tenant=request.tenant, order=order, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"Order {order.number} marked paid; {order.buyer.email} was told.")
     return redirect(back)

@@ -210,9 +210,9 @@ def buy_seats(request):
             form.add_error(None, exc)
         else:
             messages.success(request, f"Order {order.number} placed. {order.payment_instructions}".strip())
-            if order.codes.exists():
+            if order.quantity > 1:
                 return redirect(_details_url(request, order))
-            return redirect(tenant_reverse(tenant, "portal:home"))
+            return redirect(tenant_reverse(tenant, "portal:home"))  # their own seat: under Your courses
     return render(request, "regcodes/portal/buy.html", {"form": form})
 
 

@@ -307,5 +307,10 @@ def proof_check(*, tenant: Tenant, invitation: SessionInvitation, typed: str) ->
 
 
 def proves_address(*, invitation: SessionInvitation, user) -> bool:
-    """A signed-in person whose login is the invited address needs no emailed code."""
-    return bool(user and user.is_authenticated and normalize_email(user.email) == normalize_email(invitation.email))
+    """A signed-in person whose login is the invited address, proven by an emailed link, needs no code."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.email_verified
+        and normalize_email(user.email) == normalize_email(invitation.email)
+    )

@@ -235,19 +235,23 @@ def test_my_account_shows_the_registration_codes_tile_with_each_order(tenant, ot
     assert_conserved(order)
 
 
-def test_a_customer_without_code_orders_sees_no_registration_codes_tile(tenant, other_tenant, buyer):
-    seat_order(ProductSessionFactory(tenant=tenant), buyer, quantity=1)  # a single seat has no codes
-    seat_order(ProductSessionFactory(tenant=tenant, generates_codes=False), buyer, quantity=4)
+def test_a_customer_without_seat_orders_sees_the_tile_only_to_buy_seats(tenant, other_tenant, buyer):
+    seat_order(ProductSessionFactory(tenant=tenant), buyer, quantity=1)  # their own seat: no codes to hand out
+    seat_order(ProductSessionFactory(tenant=tenant, generates_codes=False), buyer, quantity=1)
     seat_order(ProductSessionFactory(tenant=other_tenant), buyer, quantity=4)  # codes, in another tenant
     nobody = UserFactory(email="nobody@example.com")
 
     for person in (buyer, nobody):
         page = signed_in(person).get(home_url(tenant))
         assert page.status_code == 200
-        assert "My Account" in plain(page)
-        assert tile(page, "Registration Codes") is None
-        assert "Registration Codes" not in plain(page)
+        codes_tile = tile(page, "Registration Codes")
+        assert "Buy seats" in codes_tile and "Details" not in codes_tile  # courses are on sale here
     assert tile(signed_in(buyer).get(home_url(other_tenant)), "Registration Codes") is not None
+
+
+def test_without_courses_on_sale_a_customer_without_seat_orders_sees_no_codes_tile(tenant, buyer):
+    page = signed_in(buyer).get(home_url(tenant))
+    assert tile(page, "Registration Codes") is None
 
 
 def test_a_learner_sees_your_courses_with_access_dates_and_a_removed_one_disappears(tenant, course, order, http):
@@ -265,7 +269,7 @@ def test_a_learner_sees_your_courses_with_access_dates_and_a_removed_one_disappe
     assert f"First aid at work · Spring run {access_text(access)}" in text
     assert f"Manual handling · Autumn run {access_text(kept)}" in text
     assert (access.ends_on - access.starts_on).days == course.access_days
-    assert tile(learner_http.get(home_url(tenant)), "Registration Codes") is None  # a learner is not a buyer
+    assert "Details" not in tile(learner_http.get(home_url(tenant)), "Registration Codes")  # a learner is no buyer
 
     removed = http.post(url(order, "access_remove", access_id=access.pk))
     assert removed.status_code == 302
@@ -343,7 +347,8 @@ def test_creating_a_new_learner_makes_a_login_gives_access_and_emails_a_set_pass
     assert "Nia Newman new.learner@example.com" in plain(page)
     user = User.objects.get(email="new.learner@example.com")
     assert (user.first_name, user.last_name) == ("Nia", "Newman")
-    assert user.has_usable_password()
+    assert not user.has_usable_password()  # none until they choose one from the emailed link
+    assert not user.email_verified
     [access] = CourseAccess.objects.filter(learner=user, product_session=course, revoked_at__isnull=True)
     assert access.code.order_id == order.pk
     [email] = sent(tenant, LOGIN_DETAILS)

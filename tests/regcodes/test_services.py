@@ -47,8 +47,8 @@ from regcodes.services import (
     INVITE_TAKEN,
     INVITE_USED,
     INVITE_WITHDRAWN,
-    NO_CODES_HERE,
     NOT_ENOUGH_SEATS,
+    ONE_SEAT_ONLY,
     PRODUCT_INACTIVE,
     WRONG_LEARNER,
     NewLearner,
@@ -214,21 +214,30 @@ def test_an_order_of_a_code_generating_session_has_exactly_one_unique_code_per_s
     assert assert_conserved(order) == {"available": 25, "invited": 0, "claimed": 0}
 
 
-@pytest.mark.parametrize("generates, quantity", [(True, 1), (False, 2), (False, 6)])
-def test_no_codes_for_a_single_seat_or_a_session_without_the_switch(tenant, buyer, generates, quantity):
+@pytest.mark.parametrize("generates", [True, False])
+def test_a_single_seat_is_the_buyers_own_and_leaves_nothing_to_hand_out(tenant, buyer, generates):
     course = ProductSessionFactory(tenant=tenant, generates_codes=generates)
 
-    order = seat_order(course, buyer, quantity=quantity)
+    order = seat_order(course, buyer, quantity=1)
 
-    assert order.quantity == quantity
-    assert not RegistrationCode.objects.filter(order=order).exists()
+    assert assert_conserved(order) == {"available": 0, "invited": 0, "claimed": 1}
+    assert CourseAccess.objects.filter(learner=buyer, product_session=course, revoked_at__isnull=True).exists()
     before = snapshot(tenant)
     with pytest.raises(ValidationError) as refused:
         learners_assign(tenant=tenant, order=order, learners=[NewLearner("x@example.com")], actor=buyer)
-    assert refused.value.messages == [NO_CODES_HERE]
+    assert refused.value.messages == [NOT_ENOUGH_SEATS.format(remaining=0, s="s", asked=1)]
+    assert snapshot(tenant) == before
+
+
+@pytest.mark.parametrize("quantity", [2, 6])
+def test_a_session_without_the_switch_is_sold_one_seat_per_order(tenant, buyer, quantity):
+    course = ProductSessionFactory(tenant=tenant, generates_codes=False)
+    before = snapshot(tenant)
+
     with pytest.raises(ValidationError) as refused:
-        invites_send(tenant=tenant, order=order, emails=["x@example.com"], actor=buyer)
-    assert refused.value.messages == [NO_CODES_HERE]
+        seat_order(course, buyer, quantity=quantity)
+
+    assert refused.value.message_dict == {"quantity": [ONE_SEAT_ONLY]}
     assert snapshot(tenant) == before
 
 
@@ -289,11 +298,11 @@ def test_a_new_learner_gets_a_login_with_the_password_given_and_immediate_access
     assert "/t/acme/account/" in sent.body_text
 
 
-def test_a_new_learner_without_a_password_gets_a_random_one(tenant, order, buyer):
+def test_a_new_learner_without_a_password_has_none_until_they_choose_one_from_the_email(tenant, order, buyer):
     learners_assign(tenant=tenant, order=order, learners=[NewLearner("rand@example.com", "Ran", "Dom")], actor=buyer)
 
     user = User.objects.get(email="rand@example.com")
-    assert user.has_usable_password()
+    assert not user.has_usable_password() and not user.email_verified
     assert authenticate(username="rand@example.com", password="") is None
     assert authenticate(username="rand@example.com", password=DEFAULT_PASSWORD) is None
     [sent] = emails(tenant, LOGIN_DETAILS, to_email="rand@example.com")
@@ -331,7 +340,8 @@ def test_several_learners_get_one_login_details_email_each(tenant, order, buyer)
 
     granted = learners_assign(tenant=tenant, order=order, learners=learners, actor=buyer)
 
-    assert [a.learner.email for a in granted] == ["a@example.com", "old@example.com", "b@example.com"]
+    # Seats are given in address order (the order locks are taken in).
+    assert [a.learner.email for a in granted] == ["a@example.com", "b@example.com", "old@example.com"]
     assert len({a.code_id for a in granted}) == 3
     assert sorted(emails(tenant, LOGIN_DETAILS).values_list("to_email", flat=True)) == [
         "a@example.com",
@@ -625,8 +635,8 @@ def test_accepting_twice_is_refused(tenant, order, course):
 def test_accepting_when_the_learner_already_has_the_course_is_refused_and_the_seat_stays_invited(
     tenant, order, course, buyer
 ):
-    learners_assign(tenant=tenant, order=order, learners=[NewLearner("dup@example.com")], actor=buyer)
     invite, _ = seat_invite(order, "dup@example.com")
+    learners_assign(tenant=tenant, order=order, learners=[NewLearner("dup@example.com")], actor=buyer)
     before = snapshot(tenant)
 
     with pytest.raises(ValidationError) as refused:
@@ -635,6 +645,17 @@ def test_accepting_when_the_learner_already_has_the_course_is_refused_and_the_se
     assert refused.value.messages == [ALREADY_HAS_ACCESS.format(email="dup@example.com")]
     assert snapshot(tenant) == before
     assert assert_conserved(order) == {"available": 3, "invited": 1, "claimed": 1}
+
+
+def test_inviting_someone_who_has_the_course_is_refused(tenant, order, buyer):
+    learners_assign(tenant=tenant, order=order, learners=[NewLearner("dup@example.com")], actor=buyer)
+    before = snapshot(tenant)
+
+    with pytest.raises(ValidationError) as refused:
+        invites_send(tenant=tenant, order=order, emails=["DUP@example.com"], actor=buyer)
+
+    assert refused.value.messages == [ALREADY_HAS_ACCESS.format(email="dup@example.com")]
+    assert snapshot(tenant) == before
 
 
 # Removing and changing access ------------------------------------------------------------------------------------

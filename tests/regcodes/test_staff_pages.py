@@ -35,7 +35,7 @@ from regcodes.models import (
     SeatOrderStatus,
 )
 from regcodes.services import ENDS_BEFORE_START as ACCESS_ENDS_BEFORE_START
-from regcodes.services import PRODUCT_NAME_TAKEN, NewLearner, access_remove, learners_assign, seats
+from regcodes.services import ONE_SEAT_ONLY, PRODUCT_NAME_TAKEN, NewLearner, access_remove, learners_assign, seats
 from tenancy.models import Role
 from tenancy.urlresolvers import tenant_reverse
 
@@ -515,19 +515,26 @@ def test_an_order_for_an_existing_login_uses_it_and_sends_no_set_password_link(t
     assert "/accounts/password/reset/" not in email.body_text
 
 
-@pytest.mark.parametrize("generates, quantity", [(True, 1), (False, 3)])
-def test_an_order_of_one_seat_or_of_a_session_without_the_switch_has_no_codes(
-    tenant, course, staff_http, generates, quantity
-):
+@pytest.mark.parametrize("generates", [True, False])
+def test_an_order_of_one_seat_is_the_customers_own_seat(tenant, course, staff_http, generates):
     ProductSession.objects.filter(pk=course.pk).update(generates_codes=generates)
 
-    response = staff_http.post(url(tenant, "order_create"), order_post(course, quantity=str(quantity)))
+    response = staff_http.post(url(tenant, "order_create"), order_post(course, quantity="1"))
 
     assert response.status_code == 302
     order = SeatOrder.objects.get(tenant=tenant)
-    assert order.quantity == quantity
-    assert not order.codes.exists()
+    assert [code.learner for code in order.codes.all()] == [order.buyer]  # claimed for them, nothing to hand out
     assert order_emails(tenant).count() == 1
+
+
+def test_a_session_without_the_switch_takes_orders_of_one_seat_only(tenant, course, staff_http):
+    ProductSession.objects.filter(pk=course.pk).update(generates_codes=False)
+
+    response = staff_http.post(url(tenant, "order_create"), order_post(course, quantity="3"))
+
+    assert response.status_code == 200
+    assert ONE_SEAT_ONLY in response.content.decode()
+    assert not SeatOrder.objects.exists() and order_emails(tenant).count() == 0
 
 
 def test_the_order_form_offers_only_sessions_on_sale_and_refuses_the_others(tenant, other_tenant, course, staff_http):
@@ -614,11 +621,11 @@ def test_the_orders_list_shows_number_customer_course_seats_used_total_and_statu
     assert page.status_code == 200
     assert row_with(page, order.number) == (
         f"{order.number} {day(timezone.localdate())} Bea Buyer buyer@customer.example Registration Code Users "
-        "First aid at work Spring run 1 used / 3 360.00 EUR Awaiting payment"
+        "First aid at work Spring run 1 used / 3 360.00 EUR Awaiting payment Mark paid"
     )
     assert row_with(page, free_order.number) == (
         f"{free_order.number} {day(timezone.localdate())} Sol Solo solo@example.com Registration Code Users "
-        "Fire safety Free taster 0 used / 1 0.00 EUR Paid"
+        "Fire safety Free taster 1 used / 1 0.00 EUR Paid"
     )
     assert len(body_rows(page)) == 2  # not the other tenant's order
     assert url(tenant, "client_code_users", client_id=order.client_id) in hrefs(page)
@@ -956,7 +963,7 @@ def test_buying_one_seat_makes_no_codes_and_lands_in_my_account(tenant, course, 
     assert response.status_code == 302
     assert response["Location"] == tenant_reverse(tenant, "portal:home")
     order = SeatOrder.objects.get(tenant=tenant)
-    assert order.quantity == 1 and not order.codes.exists()
+    assert order.quantity == 1 and [code.learner for code in order.codes.all()] == [buyer]
     assert order_emails(tenant).count() == 1
     assert flashes(http.get(response["Location"])) == [f"Order {order.number} placed. {order.payment_instructions}"]
 
