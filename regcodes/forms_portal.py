@@ -88,15 +88,21 @@ def addresses_from_csv(upload) -> list[str]:
         raise forms.ValidationError(CSV_TOO_LARGE)
     parsed = parse_csv(content, columns=ADDRESS_COLUMNS, required=("email",), max_rows=MAX_ADDRESSES)
     problems = list(parsed.problems)
-    emails = []
+    emails, seen = [], {}
     for row in parsed.rows:
         email = (row.get("email") or "").strip()
         try:
             validate_email(email)
         except forms.ValidationError:
             problems.append(Problem(row["_row"], "email", "This is not an email address."))
-        else:
-            emails.append(email)
+            continue
+        if normalize_email(email) in seen:
+            problems.append(
+                Problem(row["_row"], "email", f"This address is also on row {seen[normalize_email(email)]}.")
+            )
+            continue
+        seen[normalize_email(email)] = row["_row"]
+        emails.append(email)
     if problems:
         raise forms.ValidationError(
             [f"Row {p.row or '—'}{f', column {p.column}' if p.column else ''}: {p.message}" for p in problems[:20]]

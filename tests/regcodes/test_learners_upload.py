@@ -158,3 +158,12 @@ def test_an_address_csv_without_an_email_column_says_so(tenant, order):
         response.content.decode()
     )
     assert not LearnerInvite.objects.exists()
+
+
+def test_an_address_twice_in_the_csv_names_both_rows(tenant, order):
+    response = invite_with_csv(
+        signed_in(order.buyer), order, b"email\nann@example.com\nbo@example.com\nANN@example.com\n"
+    )
+
+    assert "Row 4, column email: This address is also on row 2." in response.content.decode()
+    assert not LearnerInvite.objects.exists()
