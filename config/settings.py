@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "imports",
     "sessions_roster",
     "regcodes",
+    "packages_credits",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,8 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="payments.providers.Offli
 EMAIL_PROOF_MINUTES = env.int("EMAIL_PROOF_MINUTES", default=15)
 EMAIL_PROOF_ATTEMPTS = env.int("EMAIL_PROOF_ATTEMPTS", default=5)
 EMAIL_PROOF_CODES = env.int("EMAIL_PROOF_CODES", default=5)
+# A booking paid with a package credit gives it back when cancelled at least this long before it starts.
+PACKAGE_CREDIT_RETURN_HOURS = env.int("PACKAGE_CREDIT_RETURN_HOURS", default=24)
 # The request header holding the client address when behind a proxy (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # Uploaded CSV files: the largest accepted, in bytes and in data rows.

@@ -8,6 +8,7 @@ tenant_patterns = [
     path("clients/", include("accounts.urls_clients")),
     path("account/", include("accounts.urls_portal")),
     path("account/seats/", include("regcodes.urls_portal")),
+    path("account/packages/", include("packages_credits.urls_portal")),
     path("", include("messaging.urls")),
     path("", include("bookings.urls")),
     path("", include("imports.urls")),
@@ -18,6 +19,7 @@ tenant_patterns = [
     path("register/", include("sessions_roster.urls_public")),
     path("seats/", include("regcodes.urls_public")),
     path("courses/", include("regcodes.urls")),
+    path("packages/", include("packages_credits.urls")),
 ]
 
 urlpatterns = [

@@ -56,6 +56,8 @@ OBJECT_ARGUMENTS = {
     "product_id",
     "product_session_id",
     "learner_id",
+    "package_id",
+    "client_package_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -2,6 +2,7 @@
 walker fills URLs from it (so a URL with a contract and a code gets that contract's code)."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .factories import (
     BatchFactory,
@@ -66,8 +67,23 @@ def build_world(tenant) -> World:
     [seat_access] = learners_assign(
         tenant=tenant, order=seats, learners=[NewLearner("seated@example.com", "Sea", "Ted")], actor=None
     )
+    card = ClientFactory(tenant=tenant)
+    from packages_credits.services import client_package_add, default_expiry, package_save
+
+    package = package_save(
+        tenant=tenant, items=[(service, 5)], name="Five sessions", price=Decimal("100.00"), validity_days=90
+    )
+    held = client_package_add(
+        tenant=tenant,
+        client=card,
+        package=package,
+        price=package.price,
+        expires_on=default_expiry(tenant=tenant, package=package),
+    )
     objects = {
-        "client_id": ClientFactory(tenant=tenant).pk,
+        "client_id": card.pk,
+        "package_id": package.pk,
+        "client_package_id": held.pk,
         "member_id": MembershipFactory(tenant=tenant).pk,
         "invitation_id": StaffInvitationFactory(tenant=tenant).pk,
         "email_id": OutboundEmailFactory(tenant=tenant).pk,

@@ -1,0 +1,60 @@
+"""Reads of packages; every one starts from the tenant."""
+
+from django.db.models import Count, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Client
+from tenancy.models import Tenant
+
+from .models import ClientPackage, CreditUse, Package
+
+
+def packages_of(*, tenant: Tenant) -> QuerySet:
+    return (
+        Package.objects.filter(tenant=tenant)
+        .prefetch_related("items__service")
+        .annotate(held_count=Count("held"))
+        .order_by("-is_active", "name")
+    )
+
+
+def package_get(*, tenant: Tenant, package_id: int) -> Package:
+    return get_object_or_404(Package.objects.filter(tenant=tenant), pk=package_id)
+
+
+def packages_offered(*, tenant: Tenant) -> QuerySet:
+    return Package.objects.filter(tenant=tenant, is_active=True).order_by("name")
+
+
+def client_packages(*, tenant: Tenant, client: Client) -> QuerySet:
+    return (
+        ClientPackage.objects.filter(tenant=tenant, client=client)
+        .prefetch_related("credits__service", "payments")
+        .annotate(total_sessions=Sum("credits__total"), used_sessions=Sum("credits__used"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def client_package_get(*, tenant: Tenant, client: Client, client_package_id: int) -> ClientPackage:
+    return get_object_or_404(ClientPackage.objects.filter(tenant=tenant, client=client), pk=client_package_id)
+
+
+def credit_uses_of(*, tenant: Tenant, client: Client) -> QuerySet:
+    return (
+        CreditUse.objects.filter(tenant=tenant, credit__client_package__client=client)
+        .select_related("booking__service", "credit__client_package")
+        .order_by("-used_at")
+    )
+
+
+def services_covered(*, tenant: Tenant, client: Client) -> QuerySet:
+    """Services some active package of the client covers (whether credits are left or not)."""
+    from bookings.models import Service
+
+    return Service.objects.filter(
+        tenant=tenant,
+        is_active=True,
+        pk__in=ClientPackage.objects.filter(tenant=tenant, client=client, status="active").values(
+            "package__items__service"
+        ),
+    ).order_by("name")

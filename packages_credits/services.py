@@ -1,0 +1,315 @@
+"""Writes of prepaid packages: definitions, a client's packages and their payments, cancelling
+them, and taking and giving back credits when bookings are made and cancelled.
+
+A credit is never used twice: taking one is ``UPDATE … SET used = used + 1 WHERE used < total``
+inside the booking's transaction; giving one back is the same in reverse, once per booking (the
+``CreditUse`` row is marked returned under a lock). See docs/concurrency.md.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Client
+from bookings.models import Booking, Service
+from bookings.services import BookingDetails, booking_create
+from messaging.services import email_queue
+from tenancy.models import Tenant
+from tenancy.urlresolvers import absolute_tenant_url
+
+from .models import (
+    ClientPackage,
+    ClientPackageStatus,
+    Credit,
+    CreditUse,
+    Package,
+    PackageItem,
+    PackagePayment,
+)
+
+PACKAGE_NAME_TAKEN = "Another package already has this name."
+ONE_VALIDITY = "Give either a number of days or a fixed end date (one of the two)."
+POOL_NEEDS_SESSIONS = "A shared pool needs its number of sessions."
+NEEDS_A_SERVICE = "Pick at least one service the package covers."
+PACKAGE_ARCHIVED = "This package is archived and can no longer be added."
+EXPIRY_IN_PAST = "The expiry cannot be in the past."
+ALREADY_CANCELLED = "This package is already cancelled."
+NOTHING_DUE = "Nothing is due on this package."
+MORE_THAN_DUE = "That is more than the {balance} still due."
+NO_CREDIT = "No package credit applies to this booking."
+WHY_EXPIRED = "Your package “{name}” expired on {day}."
+WHY_CANCELLED = "Your package “{name}” was cancelled."
+WHY_USED_UP = "All sessions of your package “{name}” have been used."
+WHY_UNPAID = "Your package “{name}” starts when its payment has been received."
+WHY_NOT_COVERED = "Your package “{name}” does not cover this service."
+
+
+@dataclass(frozen=True)
+class Payment:
+    method: str
+    amount: Decimal
+    reference: str = ""
+
+
+def _today(tenant: Tenant) -> date:
+    return timezone.localdate(timezone=tenant.zone)
+
+
+# Definitions
+
+
+def package_save(
+    *, tenant: Tenant, package: Package | None = None, items: list[tuple[Service, int]], **fields
+) -> Package:
+    """Save a package and the services it covers (``items``: service and its number of sessions)."""
+    package = package or Package(tenant=tenant)
+    for name, value in fields.items():
+        setattr(package, name, value)
+    errors = {}
+    if bool(package.validity_days) == bool(package.valid_until):
+        errors["validity_days"] = ONE_VALIDITY
+    if package.shared_pool and not package.pool_sessions:
+        errors["pool_sessions"] = POOL_NEEDS_SESSIONS
+    if not items:
+        errors["services"] = NEEDS_A_SERVICE
+    if Package.objects.filter(tenant=tenant, name__iexact=package.name).exclude(pk=package.pk).exists():
+        errors["name"] = PACKAGE_NAME_TAKEN
+    if errors:
+        raise ValidationError(errors)
+    if not package.shared_pool:
+        package.pool_sessions = None
+    try:
+        with transaction.atomic():
+            package.save()
+            package.items.all().delete()
+            PackageItem.objects.bulk_create(
+                [
+                    PackageItem(tenant=tenant, package=package, service=service, sessions=sessions)
+                    for service, sessions in items
+                    if service.tenant_id == tenant.pk
+                ]
+            )
+    except IntegrityError:
+        raise ValidationError({"name": PACKAGE_NAME_TAKEN}) from None
+    return package
+
+
+def default_expiry(*, tenant: Tenant, package: Package, start: date | None = None) -> date:
+    """The last day of use of a package bought on ``start`` (today in the workspace's time zone)."""
+    start = start or _today(tenant)
+    return package.valid_until or start + timedelta(days=package.validity_days - 1)
+
+
+# A client's packages
+
+
+def client_package_add(
+    *,
+    tenant: Tenant,
+    client: Client,
+    package: Package,
+    price: Decimal,
+    expires_on: date,
+    payment: Payment | None = None,
+    actor=None,
+    online: bool = False,
+) -> ClientPackage:
+    """Give a client a package with its credits. Added by staff it is active at once, paid or not
+    (the balance shows); bought online it becomes active when paid. The client gets an email."""
+    if package.tenant_id != tenant.pk or client.tenant_id != tenant.pk:
+        raise ValidationError(PACKAGE_ARCHIVED)
+    if not package.is_active:
+        raise ValidationError({"package": PACKAGE_ARCHIVED})
+    if expires_on < _today(tenant):
+        raise ValidationError({"expires_on": EXPIRY_IN_PAST})
+    with transaction.atomic():
+        held = ClientPackage.objects.create(
+            tenant=tenant,
+            client=client,
+            package=package,
+            name=package.name,
+            price=price,
+            expires_on=expires_on,
+            status=ClientPackageStatus.AWAITING_PAYMENT if online and price > 0 else ClientPackageStatus.ACTIVE,
+            created_by=actor,
+        )
+        items = list(package.items.select_related("service"))
+        if package.shared_pool:
+            credits = [Credit(tenant=tenant, client_package=held, service=None, total=package.pool_sessions)]
+        else:
+            credits = [Credit(tenant=tenant, client_package=held, service=i.service, total=i.sessions) for i in items]
+        Credit.objects.bulk_create(credits)
+        if payment is not None and payment.amount:
+            _payment(tenant, held, payment, actor)
+        _email(tenant, held, "packages_credits.package_added", f"package-added:{held.pk}", actor)
+    return held
+
+
+def payment_record(*, tenant: Tenant, client_package: ClientPackage, payment: Payment, actor) -> ClientPackage:
+    with transaction.atomic():
+        held = ClientPackage.objects.select_for_update().get(tenant=tenant, pk=client_package.pk)
+        if held.status == ClientPackageStatus.CANCELLED:
+            raise ValidationError(ALREADY_CANCELLED)
+        if held.balance <= 0:
+            raise ValidationError(NOTHING_DUE)
+        if payment.amount > held.balance:
+            raise ValidationError({"amount": MORE_THAN_DUE.format(balance=f"{held.balance:.2f} {tenant.currency}")})
+        _payment(tenant, held, payment, actor)
+    return held
+
+
+def _payment(tenant: Tenant, held: ClientPackage, payment: Payment, actor) -> None:
+    PackagePayment.objects.create(
+        tenant=tenant,
+        client_package=held,
+        method=payment.method,
+        amount=payment.amount,
+        reference=payment.reference.strip(),
+        recorded_by=actor,
+    )
+    held.amount_paid += payment.amount
+    fields = ["amount_paid"]
+    if held.status == ClientPackageStatus.AWAITING_PAYMENT and held.is_paid:
+        held.status = ClientPackageStatus.ACTIVE  # bought online: usable once paid
+        fields.append("status")
+        _email(tenant, held, "packages_credits.package_active", f"package-active:{held.pk}", actor)
+    held.save(update_fields=fields)
+
+
+def client_package_cancel(*, tenant: Tenant, client_package: ClientPackage, reason: str, actor) -> ClientPackage:
+    """Unused credits become void; bookings already made with credits stay."""
+    with transaction.atomic():
+        held = ClientPackage.objects.select_for_update().get(tenant=tenant, pk=client_package.pk)
+        if held.status == ClientPackageStatus.CANCELLED:
+            raise ValidationError(ALREADY_CANCELLED)
+        held.status = ClientPackageStatus.CANCELLED
+        held.cancelled_at, held.cancelled_by, held.cancel_reason = timezone.now(), actor, reason.strip()
+        held.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+    return held
+
+
+def _email(tenant: Tenant, held: ClientPackage, key: str, idempotency_key: str, actor) -> None:
+    if not held.client.email:
+        return
+    credits = [
+        {"service": credit.service.name if credit.service else "any covered service", "sessions": credit.total}
+        for credit in held.credits.select_related("service")
+    ]
+    email_queue(
+        tenant=tenant,
+        to=held.client.email,
+        key=key,
+        context={
+            "name": held.client.first_name,
+            "package": held.name,
+            "credits": credits,
+            "price": f"{held.price:.2f} {tenant.currency}",
+            "paid": f"{held.amount_paid:.2f} {tenant.currency}",
+            "balance": f"{held.balance:.2f} {tenant.currency}" if held.balance else "",
+            "active": held.status == ClientPackageStatus.ACTIVE,
+            "expires": f"{held.expires_on:%-d %B %Y}",
+            "account_url": absolute_tenant_url(tenant, "portal:home"),
+        },
+        idempotency_key=idempotency_key,
+        created_by=actor,
+    )
+
+
+# Credits and bookings
+
+
+def _usable(tenant: Tenant, client: Client, service: Service, day: date):
+    """Credits that can pay for ``service`` on ``day``, soonest to expire first."""
+    return (
+        Credit.objects.filter(
+            tenant=tenant,
+            client_package__client=client,
+            client_package__status=ClientPackageStatus.ACTIVE,
+            client_package__expires_on__gte=day,
+            used__lt=F("total"),
+        )
+        .filter(Q(service=service) | Q(service__isnull=True, client_package__package__items__service=service))
+        .select_related("client_package")
+        .order_by("client_package__expires_on", "id")
+        .distinct()
+    )
+
+
+def credit_available(*, tenant: Tenant, client: Client | None, service: Service, starts_at: datetime) -> Credit | None:
+    if client is None:
+        return None
+    day = timezone.localtime(starts_at, tenant.zone).date()
+    if day < _today(tenant):
+        return None
+    return _usable(tenant, client, service, day).first()
+
+
+def why_no_credit(*, tenant: Tenant, client: Client | None, service: Service, starts_at: datetime) -> str:
+    """What the client sees when none of their packages applies ("" when they hold none)."""
+    if client is None:
+        return ""
+    day = timezone.localtime(starts_at, tenant.zone).date()
+    for held in ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related(
+        "credits", "package__items"
+    ):
+        covered = any(item.service_id == service.pk for item in held.package.items.all())
+        if not covered:
+            reason = WHY_NOT_COVERED
+        elif held.status == ClientPackageStatus.CANCELLED:
+            reason = WHY_CANCELLED
+        elif held.status == ClientPackageStatus.AWAITING_PAYMENT:
+            reason = WHY_UNPAID
+        elif held.expires_on < day:
+            reason = WHY_EXPIRED
+        elif all(c.used >= c.total for c in held.credits.all() if c.service_id in (None, service.pk)):
+            reason = WHY_USED_UP
+        else:
+            continue
+        return reason.format(name=held.name, day=f"{held.expires_on:%-d %B %Y}")
+    return ""
+
+
+def booking_with_credit(
+    *, tenant: Tenant, client: Client, service: Service, starts_at: datetime, details: BookingDetails
+) -> Booking:
+    """Book and pay with a package credit, in one transaction: the credit is taken with a
+    conditional UPDATE (two bookings racing for the last credit: one gets it), then the seat."""
+    day = timezone.localtime(starts_at, tenant.zone).date()
+    with transaction.atomic():
+        for credit in _usable(tenant, client, service, day):
+            if Credit.objects.filter(tenant=tenant, pk=credit.pk, used__lt=F("total")).update(used=F("used") + 1):
+                break
+        else:
+            raise ValidationError(NO_CREDIT)
+        booking = booking_create(
+            tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=Decimal("0")
+        )
+        CreditUse.objects.create(tenant=tenant, credit=credit, booking=booking)
+    return booking
+
+
+def give_back_for_cancelled_booking(*, tenant: Tenant, booking: Booking, actor) -> None:
+    """Cancellation handler of bookings: the credit a booking used comes back, once, when the
+    booking is cancelled at least ``PACKAGE_CREDIT_RETURN_HOURS`` before it starts (the rule)."""
+    if booking.starts_at - timezone.now() < timedelta(hours=settings.PACKAGE_CREDIT_RETURN_HOURS):
+        return
+    use = CreditUse.objects.select_for_update().filter(tenant=tenant, booking=booking, returned_at__isnull=True).first()
+    if use is None:
+        return
+    use.returned_at = timezone.now()
+    use.save(update_fields=["returned_at"])
+    Credit.objects.filter(tenant=tenant, pk=use.credit_id, used__gt=0).update(used=F("used") - 1)
+
+
+def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]:
+    use = CreditUse.objects.filter(tenant=tenant, booking=booking).select_related("credit__client_package").first()
+    if use is None:
+        return []
+    state = " (given back)" if use.returned_at else ""
+    return [("Paid with", f"a credit of “{use.credit.client_package.name}”{state}")]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views_portal
+
+app_name = "packages_portal"
+
+urlpatterns = [
+    path("book/", views_portal.book, name="book"),
+]
