@@ -97,6 +97,17 @@ class ClientPackage(TenantOwned):
         return f"{self.name} for {self.client}"
 
     @property
+    def state(self) -> str:
+        """What the client and staff see: Cancelled, Awaiting payment, Expired, Used up or Active."""
+        if self.status != ClientPackageStatus.ACTIVE:
+            return self.get_status_display()
+        if self.expires_on < timezone.localdate(timezone=self.tenant.zone):
+            return "Expired"
+        if all(credit.used >= credit.total for credit in self.credits.all()):
+            return "Used up"
+        return "Active"
+
+    @property
     def balance(self) -> Decimal:
         return max(self.price - self.amount_paid, Decimal("0"))
 

@@ -29,6 +29,7 @@ def packages_offered(*, tenant: Tenant) -> QuerySet:
 def client_packages(*, tenant: Tenant, client: Client) -> QuerySet:
     return (
         ClientPackage.objects.filter(tenant=tenant, client=client)
+        .select_related("tenant")
         .prefetch_related("credits__service", "payments")
         .annotate(total_sessions=Sum("credits__total"), used_sessions=Sum("credits__used"))
         .order_by("-created_at", "-id")

@@ -313,3 +313,36 @@ def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]
         return []
     state = " (given back)" if use.returned_at else ""
     return [("Paid with", f"a credit of “{use.credit.client_package.name}”{state}")]
+
+
+def client_package_buy(*, tenant: Tenant, user, package: Package) -> tuple[ClientPackage, str]:
+    """A signed-in person buys a package in My Account: it is theirs at once, usable when paid
+    (offline, through the payment provider; staff record the payment). Returns it and what to do."""
+    from accounts.services import client_for_booking
+    from payments.providers import PaymentRequest, payment_provider
+
+    with transaction.atomic():
+        client = client_for_booking(
+            tenant=tenant, email=user.email, first_name=user.first_name or user.email, last_name=user.last_name
+        )
+        held = client_package_add(
+            tenant=tenant,
+            client=client,
+            package=package,
+            price=package.price,
+            expires_on=default_expiry(tenant=tenant, package=package),
+            actor=user,
+            online=True,
+        )
+        if held.price == 0:
+            return held, ""
+        start = payment_provider().start(
+            PaymentRequest(
+                reference=f"P-{held.pk:06d}",
+                amount=held.price,
+                currency=tenant.currency,
+                description=held.name,
+                payee=tenant.public_name,
+            )
+        )
+    return held, start.instructions

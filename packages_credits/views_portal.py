@@ -1,11 +1,15 @@
 """My Account: book a session with a package credit."""
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import redirect, render
 
 from accounts.selectors import client_for_user
 from tenancy.decorators import customer_required
 from tenancy.urlresolvers import tenant_reverse
 
+from . import selectors, services
 from .booking import credit_booking_page
 
 
@@ -21,3 +25,24 @@ def book(request):
         done_url=tenant_reverse(request.tenant, "portal:home"),
         extra={},
     )
+
+
+@customer_required
+def buy(request):
+    tenant = request.tenant
+    offered = selectors.packages_offered(tenant=tenant)
+    if request.method == "POST":
+        choice = request.POST.get("package", "")
+        package = offered.filter(pk=int(choice)).first() if choice.isdigit() else None
+        if package is None:
+            messages.error(request, "Pick one of the packages shown.")
+        else:
+            try:
+                held, instructions = services.client_package_buy(tenant=tenant, user=request.user, package=package)
+            except ValidationError as exc:
+                messages.error(request, exc.messages[0])
+            else:
+                messages.success(request, f"Package “{held.name}” ordered. {instructions}".strip())
+                return redirect(tenant_reverse(tenant, "portal:home"))
+    rows = [(package, services.default_expiry(tenant=tenant, package=package)) for package in offered]
+    return render(request, "packages_credits/portal_buy.html", {"rows": rows})
