@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from bookings.selectors import offered_slots
 from bookings.services import BookingDetails, BookingError
+from tenancy.shortcuts import id_from
 
 from . import selectors, services
 
@@ -43,7 +44,7 @@ def credit_booking_page(request, *, client, template: str, done_url: str, extra:
     tenant = request.tenant
     covered = selectors.services_covered(tenant=tenant, client=client)
     service_id = request.GET.get("service", "")
-    service = covered.filter(pk=int(service_id)).first() if service_id.isdigit() else None
+    service = covered.filter(pk=id_from(service_id)).first() if id_from(service_id) else None
     context = {"client": client, "covered": covered, "service": service, **extra}
     if service is None:
         return render(request, template, context)

@@ -4,6 +4,7 @@ from bookings.forms import check_year
 from tenancy.models import NO_CONTROL_CHARACTERS
 
 from .models import Package, PaymentMethod
+from .services import ONE_VALIDITY
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -42,6 +43,9 @@ class PackageForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        # Checked here too, so the message sits beside the field before the model's constraint runs.
+        if bool(cleaned.get("validity_days")) == bool(cleaned.get("valid_until")):
+            self.add_error("validity_days", ONE_VALIDITY)
         cleaned["items"] = [
             (service, cleaned.get(f"service_{service.pk}") or 0)
             for service in self.services

@@ -49,13 +49,12 @@ def credit_uses_of(*, tenant: Tenant, client: Client) -> QuerySet:
 
 
 def services_covered(*, tenant: Tenant, client: Client) -> QuerySet:
-    """Services some active package of the client covers (whether credits are left or not)."""
+    """Services some package of the client covers, whatever its state: the page then says why a
+    cancelled, expired, unpaid or used-up package does not apply."""
     from bookings.models import Service
 
     return Service.objects.filter(
         tenant=tenant,
         is_active=True,
-        pk__in=ClientPackage.objects.filter(tenant=tenant, client=client, status="active").values(
-            "package__items__service"
-        ),
+        pk__in=ClientPackage.objects.filter(tenant=tenant, client=client).values("package__items__service"),
     ).order_by("name")

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -77,7 +77,7 @@ def package_save(
     if package.shared_pool and not package.pool_sessions:
         errors["pool_sessions"] = POOL_NEEDS_SESSIONS
     if not items:
-        errors["services"] = NEEDS_A_SERVICE
+        errors[NON_FIELD_ERRORS] = NEEDS_A_SERVICE
     if Package.objects.filter(tenant=tenant, name__iexact=package.name).exclude(pk=package.pk).exists():
         errors["name"] = PACKAGE_NAME_TAKEN
     if errors:

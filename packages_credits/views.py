@@ -9,7 +9,7 @@ from accounts.selectors import client_get
 from bookings.models import Service
 from tenancy.decorators import staff_required
 from tenancy.models import Role
-from tenancy.shortcuts import submit
+from tenancy.shortcuts import id_from, submit
 from tenancy.urlresolvers import tenant_reverse
 
 from . import selectors, services
@@ -110,7 +110,7 @@ def client_package_add(request, client_id):
 
 
 def _picked(tenant, text: str):
-    return selectors.packages_offered(tenant=tenant).filter(pk=int(text)).first() if text.isdigit() else None
+    return selectors.packages_offered(tenant=tenant).filter(pk=id_from(text)).first() if id_from(text) else None
 
 
 @staff_required()

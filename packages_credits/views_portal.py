@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from accounts.selectors import client_for_user
 from tenancy.decorators import customer_required
+from tenancy.shortcuts import id_from
 from tenancy.urlresolvers import tenant_reverse
 
 from . import selectors, services
@@ -33,7 +34,7 @@ def buy(request):
     offered = selectors.packages_offered(tenant=tenant)
     if request.method == "POST":
         choice = request.POST.get("package", "")
-        package = offered.filter(pk=int(choice)).first() if choice.isdigit() else None
+        package = offered.filter(pk=id_from(choice)).first() if id_from(choice) else None
         if package is None:
             messages.error(request, "Pick one of the packages shown.")
         else:

@@ -37,3 +37,9 @@ def submit(request, form, save, *, message, then):
         return None
     messages.success(request, message(saved) if callable(message) else message)
     return redirect(then(saved) if callable(then) else then)
+
+
+def id_from(text) -> int | None:
+    """An object id typed into a query string or a form: plain ASCII digits only, else None."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
