@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from bookings.selectors import offered_slots
-from bookings.services import BookingDetails, BookingError
+from bookings.services import BookingError
 from tenancy.shortcuts import id_from
 
 from . import selectors, services
@@ -58,11 +58,8 @@ def credit_booking_page(request, *, client, template: str, done_url: str, extra:
     )
     if request.method == "POST" and form.is_valid():
         starts_at = datetime.fromisoformat(form.cleaned_data["starts_at"])
-        details = BookingDetails(client.first_name, client.last_name, client.email, client.phone)
         try:
-            booking = services.booking_with_credit(
-                tenant=tenant, client=client, service=service, starts_at=starts_at, details=details
-            )
+            booking = services.booking_with_credit(tenant=tenant, client=client, service=service, starts_at=starts_at)
         except (ValidationError, BookingError) as exc:
             message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
             why = services.why_no_credit(tenant=tenant, client=client, service=service, starts_at=starts_at)

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import client_for_booking
-from bookings.services import BookingDetails
 
 from . import services
 from .models import ClientPackage, Package, PaymentMethod
@@ -62,7 +61,6 @@ def seed(demo) -> None:
         client=casey,
         service=intro,
         starts_at=_next_weekday_at_ten(tenant),
-        details=BookingDetails(casey.first_name, casey.last_name, casey.email),
     )
     old = services.client_package_add(
         tenant=tenant,

@@ -40,6 +40,9 @@ NEEDS_A_SERVICE = "Pick at least one service the package covers."
 PACKAGE_ARCHIVED = "This package is archived and can no longer be added."
 EXPIRY_IN_PAST = "The expiry cannot be in the past."
 ALREADY_CANCELLED = "This package is already cancelled."
+NOT_HERE = "This package or client is not in this workspace."
+MORE_THAN_PRICE = "That is more than the price."
+PAYMENT_NOT_POSITIVE = "Enter an amount above zero."
 NOTHING_DUE = "Nothing is due on this package."
 MORE_THAN_DUE = "That is more than the {balance} still due."
 NO_CREDIT = "No package credit applies to this booking."
@@ -71,6 +74,7 @@ def package_save(
     package = package or Package(tenant=tenant)
     for name, value in fields.items():
         setattr(package, name, value)
+    items = [(service, sessions) for service, sessions in items if service.tenant_id == tenant.pk]
     errors = {}
     if bool(package.validity_days) == bool(package.valid_until):
         errors["validity_days"] = ONE_VALIDITY
@@ -92,7 +96,6 @@ def package_save(
                 [
                     PackageItem(tenant=tenant, package=package, service=service, sessions=sessions)
                     for service, sessions in items
-                    if service.tenant_id == tenant.pk
                 ]
             )
     except IntegrityError:
@@ -123,7 +126,9 @@ def client_package_add(
     """Give a client a package with its credits. Added by staff it is active at once, paid or not
     (the balance shows); bought online it becomes active when paid. The client gets an email."""
     if package.tenant_id != tenant.pk or client.tenant_id != tenant.pk:
-        raise ValidationError(PACKAGE_ARCHIVED)
+        raise ValidationError(NOT_HERE)
+    if payment is not None and payment.amount > price:
+        raise ValidationError({"payment_amount": MORE_THAN_PRICE})
     if not package.is_active:
         raise ValidationError({"package": PACKAGE_ARCHIVED})
     if expires_on < _today(tenant):
@@ -158,6 +163,8 @@ def payment_record(*, tenant: Tenant, client_package: ClientPackage, payment: Pa
             raise ValidationError(ALREADY_CANCELLED)
         if held.balance <= 0:
             raise ValidationError(NOTHING_DUE)
+        if payment.amount <= 0:
+            raise ValidationError({"amount": PAYMENT_NOT_POSITIVE})
         if payment.amount > held.balance:
             raise ValidationError({"amount": MORE_THAN_DUE.format(balance=f"{held.balance:.2f} {tenant.currency}")})
         _payment(tenant, held, payment, actor)
@@ -255,13 +262,14 @@ def why_no_credit(*, tenant: Tenant, client: Client | None, service: Service, st
     if client is None:
         return ""
     day = timezone.localtime(starts_at, tenant.zone).date()
-    for held in ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related(
-        "credits", "package__items"
-    ):
-        covered = any(item.service_id == service.pk for item in held.package.items.all())
-        if not covered:
-            reason = WHY_NOT_COVERED
-        elif held.status == ClientPackageStatus.CANCELLED:
+    held_all = list(
+        ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related("credits", "package__items")
+    )
+    covering = [h for h in held_all if any(item.service_id == service.pk for item in h.package.items.all())]
+    if not covering:  # name a package the client holds: the newest
+        return WHY_NOT_COVERED.format(name=held_all[0].name) if held_all else ""
+    for held in covering:
+        if held.status == ClientPackageStatus.CANCELLED:
             reason = WHY_CANCELLED
         elif held.status == ClientPackageStatus.AWAITING_PAYMENT:
             reason = WHY_UNPAID
@@ -275,9 +283,7 @@ def why_no_credit(*, tenant: Tenant, client: Client | None, service: Service, st
     return ""
 
 
-def booking_with_credit(
-    *, tenant: Tenant, client: Client, service: Service, starts_at: datetime, details: BookingDetails
-) -> Booking:
+def booking_with_credit(*, tenant: Tenant, client: Client, service: Service, starts_at: datetime) -> Booking:
     """Book and pay with a package credit, in one transaction: the credit is taken with a
     conditional UPDATE (two bookings racing for the last credit: one gets it), then the seat."""
     day = timezone.localtime(starts_at, tenant.zone).date()
@@ -287,6 +293,8 @@ def booking_with_credit(
                 break
         else:
             raise ValidationError(NO_CREDIT)
+        # The booking is the credit holder's: their card's name and address.
+        details = BookingDetails(client.first_name, client.last_name, client.email, client.phone)
         booking = booking_create(
             tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=Decimal("0")
         )
