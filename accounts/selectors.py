@@ -44,4 +44,6 @@ def client_for_user(*, tenant: Tenant, user) -> Client | None:
     linked = Client.objects.filter(tenant=tenant, user=user).first()
     if linked is not None:
         return linked
+    if not user.email_verified:  # a login someone else made for this address does not own its card
+        return None
     return Client.objects.filter(tenant=tenant, email__iexact=normalize_email(user.email), user__isnull=True).first()

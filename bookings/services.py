@@ -127,13 +127,20 @@ def slot_give_back_seat(*, tenant: Tenant, slot: Slot) -> None:
 
 
 def booking_create(
-    *, tenant: Tenant, service: Service, starts_at: datetime, details: BookingDetails, price_amount: Decimal
+    *,
+    tenant: Tenant,
+    service: Service,
+    starts_at: datetime,
+    details: BookingDetails,
+    price_amount: Decimal,
+    client=None,
 ) -> Booking:
     """Take a seat and record the booking, with its confirmation email. Call inside the caller's
-    transaction, after anything that must be locked first (a code: see docs/concurrency.md)."""
+    transaction, after anything that must be locked first (a code: see docs/concurrency.md).
+    ``client``: the card the booking is for when the caller knows it (else found by email)."""
     price_amount = Decimal(price_amount)
     slot = slot_take_seat(tenant=tenant, service=service, starts_at=starts_at)
-    client = client_for_booking(
+    client = client or client_for_booking(
         tenant=tenant,
         email=details.email,
         first_name=details.first_name,
@@ -156,6 +163,8 @@ def booking_create(
         notes=details.notes,
         price_amount=price_amount,
     )
+    if not booking.email:  # a card without an address: nobody to tell
+        return booking
     local = timezone.localtime(booking.starts_at, tenant.zone)
     email_queue(
         tenant=tenant,

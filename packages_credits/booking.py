@@ -49,6 +49,9 @@ def credit_booking_page(request, *, client, template: str, done_url: str, extra:
     if service is None:
         return render(request, template, context)
     slots = _slots(tenant, service)
+    last_day = services.last_usable_day(tenant=tenant, client=client, service=service)
+    if last_day is not None:  # only times a credit can still pay for
+        slots = [slot for slot in slots if timezone.localtime(slot.starts_at, tenant.zone).date() <= last_day] or slots
     form = CreditBookingForm(request.POST or None, slots=slots)
     first = slots[0].starts_at if slots else timezone.now() + timedelta(days=1)
     context.update(

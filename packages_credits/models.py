@@ -80,6 +80,8 @@ class ClientPackage(TenantOwned):
     expires_on = models.DateField(help_text="The last day a credit can be used, in the workspace's time zone.")
     status = models.CharField(max_length=20, choices=ClientPackageStatus.choices, default=ClientPackageStatus.ACTIVE)
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
+    # The services it covers as added: later edits of the package's definition do not change it.
+    services = models.ManyToManyField("bookings.Service", related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

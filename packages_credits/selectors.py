@@ -1,7 +1,8 @@
 """Reads of packages; every one starts from the tenant."""
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Client
 from tenancy.models import Tenant
@@ -23,7 +24,13 @@ def package_get(*, tenant: Tenant, package_id: int) -> Package:
 
 
 def packages_offered(*, tenant: Tenant) -> QuerySet:
-    return Package.objects.filter(tenant=tenant, is_active=True).order_by("name")
+    """Active packages that have not ended (a fixed end date in the past cannot be sold)."""
+    today = timezone.localdate(timezone=tenant.zone)
+    return (
+        Package.objects.filter(tenant=tenant, is_active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .order_by("name")
+    )
 
 
 def client_packages(*, tenant: Tenant, client: Client) -> QuerySet:
@@ -56,5 +63,5 @@ def services_covered(*, tenant: Tenant, client: Client) -> QuerySet:
     return Service.objects.filter(
         tenant=tenant,
         is_active=True,
-        pk__in=ClientPackage.objects.filter(tenant=tenant, client=client).values("package__items__service"),
+        pk__in=ClientPackage.objects.filter(tenant=tenant, client=client).values("services"),
     ).order_by("name")

@@ -40,6 +40,7 @@ NEEDS_A_SERVICE = "Pick at least one service the package covers."
 PACKAGE_ARCHIVED = "This package is archived and can no longer be added."
 EXPIRY_IN_PAST = "The expiry cannot be in the past."
 ALREADY_CANCELLED = "This package is already cancelled."
+ADDRESS_UNPROVEN = "Confirm your email address first: use the link in the email we sent you to choose your password."
 NOT_HERE = "This package or client is not in this workspace."
 MORE_THAN_PRICE = "That is more than the price."
 PAYMENT_NOT_POSITIVE = "Enter an amount above zero."
@@ -150,6 +151,7 @@ def client_package_add(
         else:
             credits = [Credit(tenant=tenant, client_package=held, service=i.service, total=i.sessions) for i in items]
         Credit.objects.bulk_create(credits)
+        held.services.set([item.service for item in items])
         if payment is not None and payment.amount:
             _payment(tenant, held, payment, actor)
         _email(tenant, held, "packages_credits.package_added", f"package-added:{held.pk}", actor)
@@ -241,7 +243,7 @@ def _usable(tenant: Tenant, client: Client, service: Service, day: date):
             client_package__expires_on__gte=day,
             used__lt=F("total"),
         )
-        .filter(Q(service=service) | Q(service__isnull=True, client_package__package__items__service=service))
+        .filter(Q(service=service) | Q(service__isnull=True, client_package__services=service))
         .select_related("client_package")
         .order_by("client_package__expires_on", "id")
         .distinct()
@@ -257,15 +259,19 @@ def credit_available(*, tenant: Tenant, client: Client | None, service: Service,
     return _usable(tenant, client, service, day).first()
 
 
+def last_usable_day(*, tenant: Tenant, client: Client, service: Service) -> date | None:
+    """The last day some credit of the client can pay for ``service`` (None if none can)."""
+    credit = _usable(tenant, client, service, _today(tenant)).order_by("-client_package__expires_on").first()
+    return credit.client_package.expires_on if credit else None
+
+
 def why_no_credit(*, tenant: Tenant, client: Client | None, service: Service, starts_at: datetime) -> str:
     """What the client sees when none of their packages applies ("" when they hold none)."""
     if client is None:
         return ""
     day = timezone.localtime(starts_at, tenant.zone).date()
-    held_all = list(
-        ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related("credits", "package__items")
-    )
-    covering = [h for h in held_all if any(item.service_id == service.pk for item in h.package.items.all())]
+    held_all = list(ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related("credits", "services"))
+    covering = [h for h in held_all if any(covered.pk == service.pk for covered in h.services.all())]
     if not covering:  # name a package the client holds: the newest
         return WHY_NOT_COVERED.format(name=held_all[0].name) if held_all else ""
     for held in covering:
@@ -289,6 +295,10 @@ def booking_with_credit(*, tenant: Tenant, client: Client, service: Service, sta
     day = timezone.localtime(starts_at, tenant.zone).date()
     with transaction.atomic():
         for credit in _usable(tenant, client, service, day):
+            # The package row first (a cancellation locks it too), then the conditional UPDATE.
+            held = ClientPackage.objects.select_for_update().get(tenant=tenant, pk=credit.client_package_id)
+            if held.status != ClientPackageStatus.ACTIVE or held.expires_on < day:
+                continue
             if Credit.objects.filter(tenant=tenant, pk=credit.pk, used__lt=F("total")).update(used=F("used") + 1):
                 break
         else:
@@ -296,7 +306,12 @@ def booking_with_credit(*, tenant: Tenant, client: Client, service: Service, sta
         # The booking is the credit holder's: their card's name and address.
         details = BookingDetails(client.first_name, client.last_name, client.email, client.phone)
         booking = booking_create(
-            tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=Decimal("0")
+            tenant=tenant,
+            service=service,
+            starts_at=starts_at,
+            details=details,
+            price_amount=Decimal("0"),
+            client=client,
         )
         CreditUse.objects.create(tenant=tenant, credit=credit, booking=booking)
     return booking
@@ -326,11 +341,14 @@ def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]
 def client_package_buy(*, tenant: Tenant, user, package: Package) -> tuple[ClientPackage, str]:
     """A signed-in person buys a package in My Account: it is theirs at once, usable when paid
     (offline, through the payment provider; staff record the payment). Returns it and what to do."""
+    from accounts.selectors import client_for_user
     from accounts.services import client_for_booking
     from payments.providers import PaymentRequest, payment_provider
 
+    if not user.email_verified:
+        raise ValidationError(ADDRESS_UNPROVEN)
     with transaction.atomic():
-        client = client_for_booking(
+        client = client_for_user(tenant=tenant, user=user) or client_for_booking(
             tenant=tenant, email=user.email, first_name=user.first_name or user.email, last_name=user.last_name
         )
         held = client_package_add(
