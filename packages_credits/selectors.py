@@ -55,6 +55,14 @@ def credit_uses_of(*, tenant: Tenant, client: Client) -> QuerySet:
     )
 
 
+def clients_with_active_packages(*, tenant: Tenant) -> QuerySet:
+    today = timezone.localdate(timezone=tenant.zone)
+    return Client.objects.filter(
+        tenant=tenant,
+        pk__in=ClientPackage.objects.filter(tenant=tenant, status="active", expires_on__gte=today).values("client"),
+    ).order_by("last_name", "first_name", "id")
+
+
 def services_covered(*, tenant: Tenant, client: Client) -> QuerySet:
     """Services some package of the client covers, whatever its state: the page then says why a
     cancelled, expired, unpaid or used-up package does not apply."""

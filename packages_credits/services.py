@@ -41,6 +41,8 @@ PACKAGE_ARCHIVED = "This package is archived and can no longer be added."
 EXPIRY_IN_PAST = "The expiry cannot be in the past."
 ALREADY_CANCELLED = "This package is already cancelled."
 ADDRESS_UNPROVEN = "Confirm your email address first: use the link in the email we sent you to choose your password."
+ADD_GUARD_SECONDS = 10
+ADDED_A_MOMENT_AGO = "This package was added to this client a moment ago; it was not added twice."
 NOT_HERE = "This package or client is not in this workspace."
 MORE_THAN_PRICE = "That is more than the price."
 PAYMENT_NOT_POSITIVE = "Enter an amount above zero."
@@ -135,6 +137,12 @@ def client_package_add(
     if expires_on < _today(tenant):
         raise ValidationError({"expires_on": EXPIRY_IN_PAST})
     with transaction.atomic():
+        Client.objects.select_for_update().filter(tenant=tenant, pk=client.pk).first()  # one add at a time per client
+        moment_ago = timezone.now() - timedelta(seconds=ADD_GUARD_SECONDS)
+        if ClientPackage.objects.filter(
+            tenant=tenant, client=client, package=package, created_at__gte=moment_ago
+        ).exists():
+            raise ValidationError(ADDED_A_MOMENT_AGO)
         held = ClientPackage.objects.create(
             tenant=tenant,
             client=client,
@@ -335,7 +343,13 @@ def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]
     if use is None:
         return []
     state = " (given back)" if use.returned_at else ""
-    return [("Paid with", f"a credit of “{use.credit.client_package.name}”{state}")]
+    lines = [("Paid with", f"a credit of “{use.credit.client_package.name}”{state}")]
+    if not use.returned_at:
+        deadline = timezone.localtime(
+            booking.starts_at - timedelta(hours=settings.PACKAGE_CREDIT_RETURN_HOURS), tenant.zone
+        )
+        lines.append(("Credit back", f"if cancelled before {deadline:%-d %b %Y, %H:%M}; later cancellations keep it"))
+    return lines
 
 
 def client_package_buy(*, tenant: Tenant, user, package: Package) -> tuple[ClientPackage, str]:

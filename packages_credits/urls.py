@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.package_list, name="list"),
     path("new/", views.package_create, name="create"),
     path("<int:package_id>/edit/", views.package_edit, name="edit"),
+    path("book/", views.book_pick, name="book_pick"),
     path("clients/<int:client_id>/", views.client_payments, name="client"),
     path("clients/<int:client_id>/add/", views.client_package_add, name="add"),
     path("clients/<int:client_id>/book/", views.client_book, name="book"),

@@ -155,6 +155,18 @@ def client_package_cancel(request, client_id, client_package_id):
 
 
 @staff_required()
+def book_pick(request):
+    """From the calendar: pick the client (one holding a usable package), then the service and time."""
+    holders = selectors.clients_with_active_packages(tenant=request.tenant)
+    picked = (
+        holders.filter(pk=id_from(request.GET.get("client"))).first() if id_from(request.GET.get("client")) else None
+    )
+    if picked is not None:
+        return redirect(tenant_reverse(request.tenant, "packages:book", client_id=picked.pk))
+    return render(request, "packages_credits/book_pick.html", {"holders": holders})
+
+
+@staff_required()
 def client_book(request, client_id):
     """Staff put an appointment on the calendar for the client, redeeming a package credit."""
     client = client_get(tenant=request.tenant, client_id=client_id)

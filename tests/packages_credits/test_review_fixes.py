@@ -83,3 +83,34 @@ def test_a_package_whose_fixed_end_has_passed_is_not_offered(tenant, yoga):
 
     assert list(packages_offered(tenant=tenant)) == [current]
     assert ended.price == Decimal("100.00")
+
+
+def test_adding_the_same_package_twice_in_a_moment_adds_it_once(tenant, yoga):
+    from django.core.exceptions import ValidationError
+
+    from packages_credits.models import ClientPackage
+    from packages_credits.services import ADDED_A_MOMENT_AGO
+
+    cleo = ClientFactory(tenant=tenant, email="cleo@example.com")
+    package = define(tenant, [(yoga, 5)])
+    give(tenant, cleo, package)
+
+    with pytest.raises(ValidationError) as refused:
+        give(tenant, cleo, package)
+
+    assert refused.value.messages == [ADDED_A_MOMENT_AGO]
+    assert ClientPackage.objects.filter(client=cleo).count() == 1
+
+
+def test_staff_start_a_credit_appointment_from_the_calendar_by_picking_a_client(tenant, yoga, staff_http):
+    cleo = ClientFactory(tenant=tenant, first_name="Cleo", email="cleo@example.com")
+    ClientFactory(tenant=tenant, first_name="Nopack")
+    give(tenant, cleo, define(tenant, [(yoga, 5)]))
+
+    calendar = staff_http.get(tenant_reverse(tenant, "bookings:calendar")).content.decode()
+    pick = staff_http.get(tenant_reverse(tenant, "packages:book_pick")).content.decode()
+    chosen = staff_http.get(tenant_reverse(tenant, "packages:book_pick") + f"?client={cleo.pk}")
+
+    assert "New appointment with a package credit" in calendar
+    assert "Cleo" in pick and "Nopack" not in pick
+    assert chosen.url == tenant_reverse(tenant, "packages:book", client_id=cleo.pk)

@@ -836,7 +836,11 @@ def test_exactly_the_return_hours_before_still_gives_back(tenant, cleo, yoga, ow
 def test_the_booking_page_says_what_paid(tenant, cleo, yoga, owner):
     give(tenant, cleo, define(tenant, [(yoga, 5)], name="Ten yoga"))
     booking = book(tenant, cleo, yoga, in_days(tenant, 3))
-    assert booking_extras(tenant=tenant, booking=booking) == [("Paid with", "a credit of “Ten yoga”")]
+    deadline = timezone.localtime(booking.starts_at - timedelta(hours=24), tenant.zone)
+    assert booking_extras(tenant=tenant, booking=booking) == [
+        ("Paid with", "a credit of “Ten yoga”"),
+        ("Credit back", f"if cancelled before {deadline:%-d %b %Y, %H:%M}; later cancellations keep it"),
+    ]
 
     booking_cancel(tenant=tenant, booking=booking, actor=owner)
     assert booking_extras(tenant=tenant, booking=booking) == [("Paid with", "a credit of “Ten yoga” (given back)")]
