@@ -1,0 +1,50 @@
+"""Helpers shared by the scenarios: memory, timing a COPY, a tenant with one contract and price."""
+
+import resource
+import time
+import uuid
+from decimal import Decimal
+
+from django.db import connection
+
+from accounts.models import User
+from bookings.models import Service
+from contracts.models import Contract, ContractPrice, Organisation
+from invitations import codes
+from tenancy.models import Tenant
+from tenancy.scoping import isolated_scope
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_copy(statement: str, data: str) -> float:
+    """Seconds PostgreSQL takes to COPY ``data`` (prepared beforehand, so only the COPY is timed)."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with cursor.copy(statement) as copy:
+            copy.write(data)
+    return time.perf_counter() - started
+
+
+def random_prefix() -> str:
+    return "".join(codes.ALPHABET[b & 31] for b in uuid.uuid4().bytes[:6]).replace("0", "A")
+
+
+def bench_contract(label: str, *, slug: str = "bench"):
+    """The tenant ``slug`` (made once), a fresh contract with a unique prefix, and its one price."""
+    tag = uuid.uuid4().hex[:8]
+    tenant = Tenant.objects.get_or_create(slug=slug, defaults={"name": slug.title()})[0]
+    actor = User.objects.get_or_create(email="bench@example.com")[0]
+    with isolated_scope(tenant=tenant):
+        service = Service.objects.get_or_create(tenant=tenant, name="Bench service")[0]
+        org = Organisation.objects.get_or_create(tenant=tenant, name="Bench org")[0]
+        contract = Contract.objects.create(
+            tenant=tenant, organisation=org, name=f"{label} {tag}", invitation_prefix=random_prefix(),
+            starts_on="2026-01-01",
+        )
+        price = ContractPrice.objects.create(
+            tenant=tenant, contract=contract, service=service, amount=Decimal("10"), price_code="STD"
+        )
+    return tenant, actor, contract, price
