@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench [--repeat N] [--list] [scenario …]``.
 
 Makes (or reuses) its own PostgreSQL database ``tessera_bench`` on the local server
-(``BENCH_SERVER_URL`` to change it), migrates it, prepares each scenario's data once, runs each
+(``BENCH_SERVER_URL`` and ``BENCH_DATABASE`` to change them), migrates it, prepares each scenario's data once, runs each
 scenario N times in a fresh process, and writes the table to docs/benchmarks.md. Timings are figures
 to read, never assertions; a run whose result is wrong is marked so in the table.
 """
@@ -22,7 +22,7 @@ from .report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "tessera_bench"
+DATABASE = os.environ.get("BENCH_DATABASE", "tessera_bench")
 
 
 def environment() -> dict:
