@@ -41,7 +41,10 @@ def bench_contract(label: str, *, slug: str = "bench"):
         service = Service.objects.get_or_create(tenant=tenant, name="Bench service")[0]
         org = Organisation.objects.get_or_create(tenant=tenant, name="Bench org")[0]
         contract = Contract.objects.create(
-            tenant=tenant, organisation=org, name=f"{label} {tag}", invitation_prefix=random_prefix(),
+            tenant=tenant,
+            organisation=org,
+            name=f"{label} {tag}",
+            invitation_prefix=random_prefix(),
             starts_on="2026-01-01",
         )
         price = ContractPrice.objects.create(

@@ -96,8 +96,9 @@ def code_batch_create(
 def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
     """Top the batch up to its quantity, committing each chunk so the progress bar moves.
 
-    Idempotent: codes already made for the batch are counted first, so a task delivered twice,
-    or run again after a worker died, never makes more than ``quantity`` codes.
+    Idempotent: ``created_count`` is written in the same transaction as each chunk's codes, under a
+    lock on the batch row, so a task delivered twice, or run again after a worker died, continues
+    from what was committed and never makes more than ``quantity`` codes.
     """
     batches = CodeBatch.objects.filter(tenant=tenant, pk=batch_id)
     if not batches.filter(status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(status=BatchStatus.RUNNING):
@@ -106,9 +107,10 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
     empty_rounds = 0
     while True:
         with transaction.atomic():
-            # Counting and drawing happen under a lock on the batch row, so two runs of the same
-            # batch (a redelivered task, a resume) take turns and never make more than asked.
-            batches.select_for_update().get()
+            # Two runs of the same batch (a redelivered task, a resume) take turns on this lock.
+            made = batches.select_for_update().values_list("created_count", flat=True).get()
+            if made >= batch.quantity:
+                break
             # The contract row too, read fresh: a prefix change waits for this chunk, or this
             # chunk uses the new prefix (contract_save takes the same lock).
             prefix = (
@@ -117,15 +119,18 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
                 .values_list("invitation_prefix", flat=True)
                 .get()
             )
-            made = _codes_in_batch(batch)
-            if made >= batch.quantity:
-                break
             wanted = min(CHUNK, batch.quantity - made)
-            rows = [(prefix + body, batch.price_id, None) for body in codes.draw(wanted, batch.width)]
-            _insert_codes(tenant=tenant, contract=batch.contract, batch=batch, rows=rows, terms=_terms_of(batch))
-            now_made = _codes_in_batch(batch)
-            batches.update(created_count=now_made)
-        empty_rounds = empty_rounds + 1 if now_made == made else 0
+            bodies = codes.draw(wanted, batch.width)
+            inserted = _insert_codes(
+                tenant=tenant,
+                contract=batch.contract,
+                codes=[prefix + body for body in bodies],
+                price_ids=batch.price_id,
+                terms=_terms_of(batch),
+                batch=batch,
+            )
+            batches.update(created_count=made + inserted)
+        empty_rounds = 0 if inserted else empty_rounds + 1
         if empty_rounds >= MAX_EMPTY_ROUNDS:
             batches.update(status=BatchStatus.FAILED, error=COULD_NOT_DRAW, finished_at=timezone.now())
             return batches.get()
@@ -147,42 +152,55 @@ def _terms_of(batch: CodeBatch) -> CodeTerms:
     return CodeTerms(batch.max_uses, batch.valid_from, batch.valid_until, batch.restricted_domain)
 
 
-def _codes_in_batch(batch: CodeBatch) -> int:
-    return InvitationCode.objects.filter(tenant=batch.tenant_id, batch=batch).count()
-
-
 def _insert_codes(
     *,
     tenant: Tenant,
     contract: Contract,
-    rows: list[tuple[str, int, int | None]],
+    codes: list[str],
+    price_ids: int | list[int],
+    participant_ids: list[int] | None = None,
     terms: CodeTerms,
     batch: CodeBatch | None = None,
     actor=None,
 ) -> int:
-    """Insert ``(code, price_id, participant_id)`` rows, skipping any that collide with an existing
-    code or an existing (participant, price) code; return how many were inserted.
+    """Insert codes, skipping any that collide with an existing code or an existing (participant,
+    price) code; return how many were inserted. ``price_ids`` is one price for all, or one each;
+    ``participant_ids`` one each, or None for unassigned codes.
 
-    On PostgreSQL one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per chunk; elsewhere
-    (the embedded SQLite default) ``bulk_create(ignore_conflicts=True)``.
+    A batch's codes name their creator through the batch (``created_by`` stays empty: one foreign-key
+    check less per row). On PostgreSQL one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``
+    per chunk, passing only the arrays that differ per row; elsewhere (the embedded SQLite default)
+    ``bulk_create(ignore_conflicts=True)``.
     """
     now = timezone.now()
-    created_by = actor.pk if actor is not None else (batch.created_by_id if batch else None)
+    created_by = actor.pk if actor is not None else None
+    per_row_price = isinstance(price_ids, list)
     if connection.vendor == "postgresql":
+        arrays, columns = [codes], ["code"]
+        if per_row_price:
+            arrays.append(price_ids)
+            columns.append("price_id")
+        if participant_ids is not None:
+            arrays.append(participant_ids)
+            columns.append("participant_id")
+        types = ", ".join(["%s::text[]"] + ["%s::bigint[]"] * (len(arrays) - 1))
         table = InvitationCode._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 INSERT INTO {table} (tenant_id, contract_id, batch_id, code, price_id, participant_id, max_uses,
                     uses, status, valid_from, valid_until, restricted_domain, shown_at, created_by_id, created_at)
-                SELECT %s, %s, %s, t.code, t.price_id, t.participant_id, %s, 0, %s, %s, %s, %s, NULL, %s, %s
-                FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(code, price_id, participant_id)
+                SELECT %s, %s, %s, t.code, {"t.price_id" if per_row_price else "%s"},
+                    {"t.participant_id" if participant_ids is not None else "NULL::bigint"},
+                    %s, 0, %s, %s, %s, %s, NULL, %s, %s
+                FROM unnest({types}) AS t({", ".join(columns)})
                 ON CONFLICT DO NOTHING
                 """,
                 [
                     tenant.pk,
                     contract.pk,
                     batch.pk if batch else None,
+                    *([] if per_row_price else [price_ids]),
                     terms.max_uses,
                     CodeStatus.ACTIVE,
                     terms.valid_from,
@@ -190,9 +208,7 @@ def _insert_codes(
                     terms.restricted_domain,
                     created_by,
                     now,
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [r[2] for r in rows],
+                    *arrays,
                 ],
             )
             return cursor.rowcount
@@ -205,8 +221,8 @@ def _insert_codes(
                 contract=contract,
                 batch=batch,
                 code=code,
-                price_id=price_id,
-                participant_id=participant_id,
+                price_id=price_ids[n] if per_row_price else price_ids,
+                participant_id=participant_ids[n] if participant_ids is not None else None,
                 max_uses=terms.max_uses,
                 valid_from=terms.valid_from,
                 valid_until=terms.valid_until,
@@ -214,7 +230,7 @@ def _insert_codes(
                 created_by_id=created_by,
                 created_at=now,
             )
-            for code, price_id, participant_id in rows
+            for n, code in enumerate(codes)
         ],
         ignore_conflicts=True,
         batch_size=500,
@@ -237,11 +253,15 @@ def codes_for_participants(
         if not missing:
             return made
         bodies = codes.draw(len(missing), width)
-        rows = [
-            (prefix + body, price_id, participant_id)
-            for (participant_id, price_id), body in zip(missing, bodies, strict=True)
-        ]
-        made += _insert_codes(tenant=tenant, contract=contract, rows=rows, terms=CodeTerms(), actor=actor)
+        made += _insert_codes(
+            tenant=tenant,
+            contract=contract,
+            codes=[prefix + body for body in bodies],
+            price_ids=[price_id for _, price_id in missing],
+            participant_ids=[participant_id for participant_id, _ in missing],
+            terms=CodeTerms(),
+            actor=actor,
+        )
     raise ValidationError(COULD_NOT_DRAW)
 
 

@@ -297,7 +297,8 @@ def test_running_a_finished_batch_again_makes_no_more_codes(generate, tenant, co
 
 
 def test_a_batch_that_stopped_halfway_is_topped_up_to_its_quantity(tenant, contract, price):
-    batch = BatchFactory(price=price, quantity=8, status=BatchStatus.RUNNING)
+    # A run commits each chunk's codes together with the batch's count of them.
+    batch = BatchFactory(price=price, quantity=8, status=BatchStatus.RUNNING, created_count=3)
     CodeFactory.create_batch(3, price=price, batch=batch)
 
     code_batch_run(tenant=tenant, batch_id=batch.pk)
