@@ -4,7 +4,7 @@ django-import-export's default row-by-row path (dry run, then import) on 5,000 o
 import time
 
 from django.db import connection, transaction
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 from tablib import Dataset
 
 from contracts.models import Participant
@@ -82,7 +82,7 @@ class DefaultParticipantResource(resources.ModelResource):
     """A plain ModelResource, as django-import-export's documentation starts one: each row looked up
     by its id, validated as a model instance and saved one by one."""
 
-    participant_id = fields.Field(attribute="id", column_name="participant_id")
+    participant_id = fields.Field(attribute="id", column_name="participant_id", widget=widgets.IntegerWidget())
 
     class Meta:
         model = Participant

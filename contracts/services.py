@@ -2,8 +2,9 @@
 change writes in the same transaction."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from accounts.models import normalize_email
 from tenancy.models import Tenant
@@ -156,3 +157,77 @@ def participant_save(
             actor=actor,
         )
     return participant
+
+
+# Bulk writes of the participants CSV ---------------------------------------------------------------
+
+PARTICIPANT_DETAILS = ("first_name", "last_name", "email", "phone", "date_of_birth")
+_DETAIL_TYPES = ("text", "text", "text", "text", "date")
+BULK_CHUNK = 10_000
+
+
+def _details_arrays(details: list[tuple]) -> list[list]:
+    return [list(column) for column in zip(*details, strict=True)] if details else [[] for _ in PARTICIPANT_DETAILS]
+
+
+def participants_insert(*, tenant: Tenant, contract: Contract, details: list[tuple]) -> list[int]:
+    """Add participants (each a tuple in PARTICIPANT_DETAILS order, already checked); return their
+    ids in the same order. On PostgreSQL the ids are drawn from the sequence in one query and the
+    rows written by ``INSERT … SELECT FROM unnest(…)`` per chunk; elsewhere ``bulk_create``."""
+    if not details:
+        return []
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        made = Participant.objects.bulk_create(
+            [
+                Participant(tenant=tenant, contract=contract, **dict(zip(PARTICIPANT_DETAILS, d, strict=True)))
+                for d in details
+            ],
+            batch_size=1000,
+        )
+        return [participant.pk for participant in made]
+    table = Participant._meta.db_table
+    columns = ", ".join(PARTICIPANT_DETAILS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _DETAIL_TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(details)]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(details), BULK_CHUNK):
+            chunk = details[start : start + BULK_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {table} (id, tenant_id, contract_id, {columns}, created_at, updated_at) "
+                f"SELECT t.id, %s, %s, {', '.join('t.' + c for c in PARTICIPANT_DETAILS)}, %s, %s "
+                f"FROM unnest(%s::bigint[], {arrays}) AS t(id, {columns})",
+                [tenant.pk, contract.pk, now, now, ids[start : start + BULK_CHUNK], *_details_arrays(chunk)],
+            )
+    return ids
+
+
+def participants_update(*, tenant: Tenant, contract: Contract, details: dict[int, tuple]) -> None:
+    """Give participants of the contract new details ({id: tuple in PARTICIPANT_DETAILS order})."""
+    if not details:
+        return
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        participants = list(Participant.objects.filter(tenant=tenant, contract=contract, pk__in=list(details)))
+        for participant in participants:
+            for name, value in zip(PARTICIPANT_DETAILS, details[participant.pk], strict=True):
+                setattr(participant, name, value)
+            participant.updated_at = now
+        Participant.objects.bulk_update(participants, [*PARTICIPANT_DETAILS, "updated_at"], batch_size=1000)
+        return
+    table = Participant._meta.db_table
+    columns = ", ".join(PARTICIPANT_DETAILS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _DETAIL_TYPES)
+    items = list(details.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), BULK_CHUNK):
+            chunk = items[start : start + BULK_CHUNK]
+            cursor.execute(
+                f"UPDATE {table} AS p SET {', '.join(f'{c} = t.{c}' for c in PARTICIPANT_DETAILS)}, updated_at = %s "
+                f"FROM unnest(%s::bigint[], {arrays}) AS t(id, {columns}) "
+                "WHERE p.id = t.id AND p.tenant_id = %s AND p.contract_id = %s",
+                [now, [pk for pk, _ in chunk], *_details_arrays([d for _, d in chunk]), tenant.pk, contract.pk],
+            )

@@ -17,6 +17,7 @@ class Check:
 
     problems: list[Problem]
     plan: dict  # counts shown on the validation page, e.g. {"new": 3, "updated": 10, "codes": 5}
+    state: object = None  # the kind's own reading of the rows, handed to its commit when it checked them just before
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class ImportKind:
     required: tuple[str, ...]
     # Both take progress=: a function to call now and then with the fraction done (0–1).
     check: Callable[..., Check]  # (tenant=, params=, rows=, progress=) -> Check
-    commit: Callable[..., dict]  # (tenant=, params=, rows=, actor=, progress=) -> summary; inside a transaction
+    # (tenant=, params=, rows=, actor=, checked=, progress=) -> summary; inside a transaction, right after
+    # the rows were checked again in it (``checked``, whose state the kind may reuse instead of reading again)
+    commit: Callable[..., dict]
     target: Callable[..., object]  # (tenant=, params=) -> the object the import belongs to, or Http404
     back_url: Callable[..., str]  # (tenant=, params=) -> the page the import was started from
     example: str = ""

@@ -56,20 +56,22 @@ def _parse(job: ImportJob, kind: registry.ImportKind):
     )
 
 
-def _check(job: ImportJob, kind: registry.ImportKind, tenant: Tenant, start=0, end=100) -> tuple[list, dict, list]:
-    """Every problem of the file: those of reading it, and those of its readable rows."""
+def _check(
+    job: ImportJob, kind: registry.ImportKind, tenant: Tenant, start=0, end=100
+) -> tuple[list, registry.Check | None, list]:
+    """Every problem of the file (those of reading it, and those of its readable rows), the kind's
+    check of the rows (None without rows), and the rows."""
     report = progress.reporter(job.pk, start, end)
     parsed = _parse(job, kind)
     report(0.2)
-    problems, plan = list(parsed.problems), {}
+    problems, checked = list(parsed.problems), None
     if parsed.rows:
         checked = kind.check(
             tenant=tenant, params=job.params, rows=parsed.rows, progress=lambda f: report(0.2 + 0.8 * f)
         )
         problems += checked.problems
-        plan = checked.plan
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return problems, plan, parsed.rows
+    return problems, checked, parsed.rows
 
 
 def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
@@ -80,7 +82,7 @@ def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
         return jobs.get()
     kind = registry.get(job.kind)
     try:
-        problems, plan, rows = _check(job, kind, tenant)
+        problems, checked, rows = _check(job, kind, tenant)
     except Exception as exc:  # a file that trips the checker must end visibly, not stay "Checking"
         logger.exception("Import %s could not be checked.", job_id)
         jobs.filter(status=ImportStatus.VALIDATING).update(
@@ -95,7 +97,7 @@ def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
         total_rows=len(rows),
         problems=[p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]],
         problem_count=len(problems),
-        plan=plan,
+        plan=checked.plan if checked else {},
         validated_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -129,7 +131,7 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
             if job.status != ImportStatus.COMMITTING:
                 return job
             kind = registry.get(job.kind)
-            problems, _, rows = _check(job, kind, tenant, start=0, end=30)
+            problems, checked, rows = _check(job, kind, tenant, start=0, end=30)
             if problems:
                 job.status, job.problem_count = ImportStatus.INVALID, len(problems)
                 job.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
@@ -138,7 +140,12 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
                 job.save(update_fields=["status", "problems", "problem_count", "updated_at", "content"])
                 return job
             job.summary = kind.commit(
-                tenant=tenant, params=job.params, rows=rows, actor=actor, progress=progress.reporter(job.pk, 30, 100)
+                tenant=tenant,
+                params=job.params,
+                rows=rows,
+                actor=actor,
+                checked=checked,
+                progress=progress.reporter(job.pk, 30, 100),
             )
             job.status, job.progress, job.committed_at = ImportStatus.COMMITTED, 100, timezone.now()
             fields = ["summary", "status", "progress", "committed_at", "updated_at"]

@@ -239,38 +239,65 @@ def _insert_codes(
 
 
 def codes_for_participants(
-    *, tenant: Tenant, contract: Contract, wanted: set[tuple[int, int]], width: int, actor
+    *,
+    tenant: Tenant,
+    contract: Contract,
+    wanted: set[tuple[int, int]],
+    width: int,
+    actor,
+    new_participant_ids: set[int] = frozenset(),
 ) -> int:
     """Make sure each ``(participant_id, price_id)`` has a live code; return how many were made.
 
     Pairs that already have one are left alone (a partial unique index makes that true under
-    concurrency too), so asking again makes nothing more.
+    concurrency too), so asking again makes nothing more. ``new_participant_ids`` were added in the
+    caller's transaction, so they have no codes yet and are not looked up the first time.
     """
     prefix = contract.invitation_prefix
     made = 0  # counted from what this call inserted: a concurrent call's codes are not ours
+    missing = wanted - _pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted, skip=new_participant_ids)
     for _ in range(MAX_EMPTY_ROUNDS):
-        missing = sorted(wanted - _pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted))
         if not missing:
             return made
+        missing = sorted(missing)
         bodies = codes.draw(len(missing), width)
-        made += _insert_codes(
-            tenant=tenant,
-            contract=contract,
-            codes=[prefix + body for body in bodies],
-            price_ids=[price_id for _, price_id in missing],
-            participant_ids=[participant_id for participant_id, _ in missing],
-            terms=CodeTerms(),
-            actor=actor,
-        )
+        for start in range(0, len(missing), CHUNK):
+            chunk = missing[start : start + CHUNK]
+            made += _insert_codes(
+                tenant=tenant,
+                contract=contract,
+                codes=[prefix + body for body in bodies[start : start + CHUNK]],
+                price_ids=[price_id for _, price_id in chunk],
+                participant_ids=[participant_id for participant_id, _ in chunk],
+                terms=CodeTerms(),
+                actor=actor,
+            )
+        missing = set(missing) - _pairs_with_codes(tenant=tenant, contract=contract, pairs=set(missing))
     raise ValidationError(COULD_NOT_DRAW)
 
 
-def _pairs_with_codes(*, tenant: Tenant, contract: Contract, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    participant_ids = {participant_id for participant_id, _ in pairs}
-    live = InvitationCode.objects.filter(tenant=tenant, contract=contract, participant_id__in=participant_ids).exclude(
-        status=CodeStatus.VOID
-    )
-    return set(live.values_list("participant_id", "price_id")) & pairs
+def _pairs_with_codes(
+    *, tenant: Tenant, contract: Contract, pairs: set[tuple[int, int]], skip: set[int] = frozenset()
+) -> set[tuple[int, int]]:
+    participant_ids = {participant_id for participant_id, _ in pairs} - skip
+    return pairs_with_live_codes(tenant=tenant, contract=contract, participant_ids=participant_ids) & pairs
+
+
+def pairs_with_live_codes(*, tenant: Tenant, contract: Contract, participant_ids: set[int]) -> set[tuple[int, int]]:
+    """``(participant id, price id)`` of every live (not void) code of these participants. On
+    PostgreSQL the ids go as one array parameter (``= ANY``), not one parameter each."""
+    if not participant_ids:
+        return set()
+    live = InvitationCode.objects.filter(tenant=tenant, contract=contract).exclude(status=CodeStatus.VOID)
+    if connection.vendor != "postgresql":
+        return set(live.filter(participant_id__in=participant_ids).values_list("participant_id", "price_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT participant_id, price_id FROM {InvitationCode._meta.db_table} "
+            "WHERE tenant_id = %s AND contract_id = %s AND status <> %s AND participant_id = ANY(%s::bigint[])",
+            [tenant.pk, contract.pk, CodeStatus.VOID, list(participant_ids)],
+        )
+        return set(cursor.fetchall())
 
 
 def code_for_participant(

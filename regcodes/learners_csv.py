@@ -82,7 +82,7 @@ def check(*, tenant, params, rows, progress=lambda fraction: None) -> Check:
     return Check(problems, {"learners to give a seat": len(rows), "seats remaining now": remaining})
 
 
-def commit(*, tenant, params, rows, actor, progress=lambda fraction: None) -> dict:
+def commit(*, tenant, params, rows, actor, checked=None, progress=lambda fraction: None) -> dict:
     order = _order(tenant, params)
     learners = [
         services.NewLearner(row["email"], row["first_name"], row["last_name"], row.get("password") or "")

@@ -261,7 +261,7 @@ def test_import_commit_does_nothing_to_a_job_not_asked_to_commit(tenant, contrac
 def test_a_failure_inside_the_commit_leaves_nothing_half_done(tenant, contract, price, staff, staff_http, monkeypatch):
     kind = registry.get(KIND)
 
-    def commit_then_fail(*, tenant, params, rows, actor, progress):
+    def commit_then_fail(*, tenant, params, rows, actor, checked, progress):
         ParticipantFactory(contract=contract, first_name="Half", last_name="Done")
         raise RuntimeError("disk on fire")
 
