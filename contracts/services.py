@@ -173,35 +173,29 @@ def _details_arrays(details: list[tuple]) -> list[list]:
 def participants_insert(*, tenant: Tenant, contract: Contract, details: list[tuple]) -> list[int]:
     """Add participants (each a tuple in PARTICIPANT_DETAILS order, already checked); return their
     ids in the same order. On PostgreSQL the ids are drawn from the sequence in one query and the
-    rows written by ``INSERT … SELECT FROM unnest(…)`` per chunk; elsewhere ``bulk_create``."""
+    rows written with COPY (the fastest way in; the ids are known, so nothing needs returning);
+    elsewhere ``bulk_create``."""
     if not details:
         return []
     now = timezone.now()
     if connection.vendor != "postgresql":
+        rows = [dict(zip(PARTICIPANT_DETAILS, d, strict=True)) for d in details]
         made = Participant.objects.bulk_create(
-            [
-                Participant(tenant=tenant, contract=contract, **dict(zip(PARTICIPANT_DETAILS, d, strict=True)))
-                for d in details
-            ],
-            batch_size=1000,
+            [Participant(tenant=tenant, contract=contract, **row) for row in rows], batch_size=1000
         )
         return [participant.pk for participant in made]
     table = Participant._meta.db_table
-    columns = ", ".join(PARTICIPANT_DETAILS)
-    arrays = ", ".join(f"%s::{kind}[]" for kind in _DETAIL_TYPES)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(details)]
         )
         ids = [row[0] for row in cursor.fetchall()]
-        for start in range(0, len(details), BULK_CHUNK):
-            chunk = details[start : start + BULK_CHUNK]
-            cursor.execute(
-                f"INSERT INTO {table} (id, tenant_id, contract_id, {columns}, created_at, updated_at) "
-                f"SELECT t.id, %s, %s, {', '.join('t.' + c for c in PARTICIPANT_DETAILS)}, %s, %s "
-                f"FROM unnest(%s::bigint[], {arrays}) AS t(id, {columns})",
-                [tenant.pk, contract.pk, now, now, ids[start : start + BULK_CHUNK], *_details_arrays(chunk)],
-            )
+        columns = ", ".join(PARTICIPANT_DETAILS)
+        with cursor.copy(
+            f"COPY {table} (id, tenant_id, contract_id, {columns}, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for pk, row in zip(ids, details, strict=True):
+                copy.write_row((pk, tenant.pk, contract.pk, *row, now, now))
     return ids
 
 
