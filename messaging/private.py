@@ -26,6 +26,19 @@ def hide(context: dict, names: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
     return shown, values
 
 
+def copy_with_values(texts: tuple[str, ...], shown: dict[str, str], values: dict) -> tuple[tuple[str, ...], dict]:
+    """``texts`` were rendered with the placeholders ``shown`` (``{name: placeholder}``); return them
+    for another email with its own ``values``: fresh placeholders (a new nonce), so that no two emails
+    share one, and ``{placeholder: real value}``."""
+    nonce = secrets.token_hex(8)
+    copied = {}
+    for name, placeholder in shown.items():
+        fresh = f"private-{nonce}-{name}"
+        texts = tuple(text.replace(placeholder, fresh) for text in texts)
+        copied[fresh] = str(values[name])
+    return texts, copied
+
+
 def reveal(text: str, values: dict[str, str], *, is_html: bool = False) -> str:
     for placeholder, value in values.items():
         text = text.replace(placeholder, html.escape(value) if is_html else value)

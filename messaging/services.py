@@ -6,14 +6,17 @@ How "sent or visibly failed, never lost, never twice" is kept is written down in
 
 import logging
 import re
+import time
 import uuid
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as database
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -55,16 +58,24 @@ def email_render(*, tenant: Tenant | None, key: str, context: dict) -> tuple[Ren
 
     Returns the rendered email, with placeholders for the kind's private values, and those values.
     """
+    kind = _kind(key)
+    shown_context, private_values = private.hide({**base_context(tenant), **context}, kind.private)
+    return _render_shown(tenant, kind, shown_context), private_values
+
+
+def _kind(key: str) -> registry.EmailKind:
     kind = registry.get(key)
     if kind is None:
         raise ValueError(UNKNOWN_EMAIL_KIND.format(key=key))
-    shown_context, private_values = private.hide({**base_context(tenant), **context}, kind.private)
+    return kind
+
+
+def _render_shown(tenant: Tenant | None, kind: registry.EmailKind, shown_context: dict) -> RenderedEmail:
     try:
-        rendered = render_email(template_sources(tenant=tenant, kind=kind), shown_context)
+        return render_email(template_sources(tenant=tenant, kind=kind), shown_context)
     except EmailTemplateError:
-        logger.exception("Tenant %s: template %s failed to render; using the default.", tenant, key)
-        rendered = render_email(default_sources(kind), shown_context)
-    return rendered, private_values
+        logger.exception("Tenant %s: template %s failed to render; using the default.", tenant, kind.key)
+        return render_email(default_sources(kind), shown_context)
 
 
 def html_in_layout(*, tenant: Tenant | None, inner_html: str, subject: str) -> str:
@@ -109,7 +120,7 @@ def email_queue(
             },
         )
         if created:
-            _send_after_commit(email)
+            _send_after_commit(tenant, [email.pk])
     return email
 
 
@@ -138,14 +149,101 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             resent_from=email,
             created_by=actor,
         )
-        _send_after_commit(copy)
+        _send_after_commit(tenant, [copy.pk])
     return copy
 
 
-def _send_after_commit(email: OutboundEmail) -> None:
-    from .tasks import send_outbound_email
+@dataclass(frozen=True)
+class Recipient:
+    """One email of a batch: its address, its idempotency key, and its values of the kind's private
+    names (``{"link": …}``); everything else in the email is the batch's shared context."""
 
-    enqueue_on_commit(send_outbound_email, tenant_id=email.tenant_id, email_id=email.pk)
+    to: str
+    idempotency_key: str
+    private: dict = field(default_factory=dict)
+
+
+def emails_queue(
+    *,
+    tenant: Tenant | None,
+    key: str,
+    context: dict,
+    recipients: list[Recipient],
+    created_by=None,
+) -> list[int]:
+    """``email_queue`` for many emails of one kind that differ only in address and private values:
+    written in the caller's transaction, sent after commit in chunks of ``SEND_CHUNK``.
+
+    The template is rendered once (per set of private names given): the private values are
+    placeholders in it, and each email gets the rendered text with placeholders of its own and its
+    own values (messaging/private.py). A key asked for before returns the existing row, which is not
+    sent again. Returns the rows' ids in the order of ``recipients``.
+    """
+    kind = _kind(key)
+    if shared := set(context) & set(kind.private):
+        raise ValueError(f"Private values go in each recipient's values, not the shared context: {shared}.")
+    prefix = tenant.pk if tenant else "platform"
+    keys = [f"{prefix}:{recipient.idempotency_key}" for recipient in recipients]
+    with transaction.atomic():
+        existing = set(
+            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        rows, rendered = [], {}
+        for full_key, recipient in zip(keys, recipients, strict=True):
+            if full_key in existing:
+                continue
+            names = tuple(sorted(recipient.private))
+            if names not in rendered:
+                rendered[names] = _render_once(tenant, kind, context, names)
+            texts, shown = rendered[names]
+            (subject, text, html), private_values = private.copy_with_values(texts, shown, recipient.private)
+            rows.append(
+                OutboundEmail(
+                    tenant=tenant,
+                    to_email=recipient.to,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    template_key=key,
+                    private_values=private_values,
+                    idempotency_key=full_key,
+                    created_by=created_by,
+                )
+            )
+        # A key written meanwhile by another transaction is skipped here and found below.
+        OutboundEmail.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        ids = dict(
+            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list("idempotency_key", "pk")
+        )
+        new_ids = sorted(ids[full_key] for full_key in keys if full_key not in existing)
+        _send_after_commit(tenant, new_ids)
+    return [ids[full_key] for full_key in keys]
+
+
+def _render_once(tenant, kind, context: dict, names: tuple[str, ...]) -> tuple[tuple[str, str, str], dict[str, str]]:
+    """Subject, text and HTML in the layout, rendered with placeholders for ``names``; and
+    ``{name: placeholder}``."""
+    full_context = {**base_context(tenant), **context, **dict.fromkeys(names, "")}
+    shown_context, _ = private.hide(full_context, names)
+    rendered = _render_shown(tenant, kind, shown_context)
+    html = html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject)
+    return (rendered.subject, rendered.text, html), {name: shown_context[name] for name in names}
+
+
+SEND_CHUNK = 100  # emails a send task takes at once, over one SMTP connection
+
+
+def _send_after_commit(tenant: Tenant | None, email_ids: list[int]) -> None:
+    from .tasks import send_outbound_email, send_outbound_emails
+
+    tenant_id = tenant.pk if tenant else None
+    if len(email_ids) == 1:
+        enqueue_on_commit(send_outbound_email, tenant_id=tenant_id, email_id=email_ids[0])
+        return
+    for start in range(0, len(email_ids), SEND_CHUNK):
+        enqueue_on_commit(send_outbound_emails, tenant_id=tenant_id, email_ids=email_ids[start : start + SEND_CHUNK])
 
 
 @dataclass(frozen=True)
@@ -159,37 +257,105 @@ def retry_delay(attempts: int) -> int:
     return settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
 
 
-def outbox_send(*, tenant: Tenant | None, email_id: int, connection=None) -> SendResult:
-    """Send one queued email. Claiming it is a conditional UPDATE queued → sending, committed before
-    the SMTP conversation, so two workers handed the same id send it once."""
-    rows = OutboundEmail.objects.filter(tenant=tenant, pk=email_id)
-    now = timezone.now()
-    claimed = rows.filter(status=EmailStatus.QUEUED).update(
-        status=EmailStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now
+def outbox_send(*, tenant: Tenant | None, email_id: int) -> SendResult:
+    """Send one queued email (``outbox_send_many`` with one id)."""
+    return outbox_send_many(tenant=tenant, email_ids=[email_id])[email_id]
+
+
+CLAIM = """
+    UPDATE messaging_outboundemail SET status = %(sending)s, attempts = attempts + 1, claimed_at = %(now)s
+    WHERE id IN (
+        SELECT id FROM messaging_outboundemail
+        WHERE id = ANY(%(ids)s) AND status = %(queued)s AND tenant_id IS NOT DISTINCT FROM %(tenant)s
+        ORDER BY id
+        FOR UPDATE
     )
+    RETURNING id
+"""
+
+
+def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int, SendResult]:
+    """Send the queued emails among ``email_ids`` over one SMTP connection; ``{id: result}``.
+
+    Claiming is one statement, queued → sending, committed before the SMTP conversation: of two
+    workers handed the same ids only one gets each row (the other waits on the row lock, then finds
+    it no longer queued). Each email is then marked sent as soon as the server accepted it, or has its
+    failure recorded for a retry with backoff, on its own: a failure mid-chunk retries only the
+    failed ones. A worker killed mid-chunk leaves its unsent rows in "sending" for the sweeper.
+    Every later write is conditional on this claim (its ``claimed_at``), so a row the sweeper has
+    handed to someone else is never overwritten.
+    """
+    results = dict.fromkeys(email_ids, SendResult("skipped"))
+    claimed_at = timezone.now()
+    with database.cursor() as cursor:
+        cursor.execute(
+            CLAIM,
+            {
+                "sending": EmailStatus.SENDING,
+                "queued": EmailStatus.QUEUED,
+                "now": claimed_at,
+                "ids": list(email_ids),
+                "tenant": tenant.pk if tenant else None,
+            },
+        )
+        claimed = [pk for (pk,) in cursor.fetchall()]
     if not claimed:
-        return SendResult("skipped")
-    email = rows.get()
+        return results
+    emails = list(OutboundEmail.objects.filter(tenant=tenant, pk__in=claimed).order_by("pk"))
+    # Stop well before the sweeper would take the rows back (a slow server): the rest go back to queued.
+    deadline = time.monotonic() + settings.OUTBOX_SENDING_TIMEOUT_SECONDS / 2
+    smtp, broken = get_connection(), None
     try:
-        build_message(email, connection=connection).send()
-    except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
-        return _record_failure(rows, email, exc)
-    rows.filter(status=EmailStatus.SENDING).update(
-        status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", private_values={}
-    )
-    return SendResult("sent")
+        smtp.open()
+    except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
+        broken = exc
+    try:
+        for index, email in enumerate(emails):
+            if time.monotonic() > deadline:
+                results.update(_release(emails[index:], claimed_at))
+                break
+            mine = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING, claimed_at=claimed_at)
+            try:
+                if broken is not None:
+                    raise broken
+                build_message(email, connection=smtp).send()
+            except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
+                results[email.pk] = _record_failure(mine, email, exc)
+                broken = broken or _reopen(smtp)
+                continue
+            mine.update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", private_values={})
+            results[email.pk] = SendResult("sent")
+    finally:
+        smtp.close()
+    return results
+
+
+def _reopen(smtp) -> Exception | None:
+    """After a failure the session may be unusable: start a new one; the error if that fails."""
+    smtp.close()
+    try:
+        smtp.open()
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _release(emails: list[OutboundEmail], claimed_at) -> dict[int, SendResult]:
+    """Give unsent claimed rows back to the queue, the attempt not counted, to be sent again at once."""
+    OutboundEmail.objects.filter(
+        pk__in=[email.pk for email in emails], status=EmailStatus.SENDING, claimed_at=claimed_at
+    ).update(status=EmailStatus.QUEUED, attempts=F("attempts") - 1, next_attempt_at=timezone.now())
+    return {email.pk: SendResult("retry", retry_in=0) for email in emails}
 
 
 def _record_failure(rows, email: OutboundEmail, exc: Exception) -> SendResult:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        rows.filter(status=EmailStatus.SENDING).update(status=EmailStatus.FAILED, last_error=error)
+        rows.update(status=EmailStatus.FAILED, last_error=error)
         logger.error("Email %s failed for good after %s attempts: %s", email.pk, email.attempts, error)
         return SendResult("failed")
     delay = retry_delay(email.attempts)
-    rows.filter(status=EmailStatus.SENDING).update(
-        status=EmailStatus.QUEUED, last_error=error, next_attempt_at=timezone.now() + timedelta(seconds=delay)
-    )
+    rows.update(status=EmailStatus.QUEUED, last_error=error, next_attempt_at=timezone.now() + timedelta(seconds=delay))
     logger.warning("Email %s attempt %s failed (%s); retry in %ss.", email.pk, email.attempts, error, delay)
     return SendResult("retry", retry_in=delay)
 
@@ -220,7 +386,7 @@ def outbox_sweep() -> int:
     with no attempts left); queued rows overdue by more than the grace period are enqueued again.
     Enqueuing twice is harmless: only one task can claim a row.
     """
-    from .tasks import send_outbound_email
+    from .tasks import send_outbound_emails
 
     now = timezone.now()
     grace = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
@@ -237,12 +403,17 @@ def outbox_sweep() -> int:
         OutboundEmail.objects.filter(pk__in=[pk for pk, _ in batch], status=EmailStatus.QUEUED).update(
             next_attempt_at=now
         )
+    by_tenant = defaultdict(list)
     for pk, tenant_id in batch:
-        try:
-            send_outbound_email.apply_async(kwargs={"tenant_id": tenant_id, "email_id": pk})
-        except Exception:
-            logger.exception("Broker unavailable; %s emails wait for the next sweep.", len(batch))
-            break
+        by_tenant[tenant_id].append(pk)
+    try:
+        for tenant_id, ids in by_tenant.items():
+            for start in range(0, len(ids), SEND_CHUNK):
+                send_outbound_emails.apply_async(
+                    kwargs={"tenant_id": tenant_id, "email_ids": ids[start : start + SEND_CHUNK]}
+                )
+    except Exception:
+        logger.exception("Broker unavailable; %s emails wait for the next sweep.", len(batch))
     return len(batch)
 
 

@@ -7,6 +7,7 @@ order row first, so two customers' clicks cannot hand out more seats than remain
 """
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,7 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User, normalize_email
 from accounts.services import client_for_booking
 from invitations import codes as code_text
-from messaging.services import email_queue
+from messaging.services import Recipient, email_queue, emails_queue
 from payments.providers import PaymentRequest, payment_provider
 from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
@@ -267,11 +268,13 @@ def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: 
 def invites_send(
     *, tenant: Tenant, order: SeatOrder, emails: list[str], message: str = "", actor
 ) -> list[LearnerInvite]:
-    """Invite each address to one available seat (the seat is reserved as "invited")."""
+    """Invite each address to one available seat (the seat is reserved as "invited"). All or nothing,
+    and set-based: however many addresses, a statement or two per table and one render of the email."""
     emails = [normalize_email(email) for email in emails]
     with transaction.atomic():
         order = _lock_order(tenant, order)
-        already = set(
+        twice = {email for email, count in Counter(emails).items() if count > 1}
+        already = twice | set(
             LearnerInvite.objects.filter(
                 tenant=tenant, code__order=order, status=LearnerInviteStatus.OPEN, email__in=emails
             ).values_list("email", flat=True)
@@ -279,14 +282,13 @@ def invites_send(
         if already:
             raise ValidationError(ALREADY_INVITED.format(emails=", ".join(sorted(already))))
         _refuse_course_holders(tenant, order, emails)
-        codes = _available(tenant, order, len(emails))
-        invites = []
-        for email, code in zip(emails, codes, strict=True):
-            RegistrationCode.objects.filter(tenant=tenant, pk=code.pk, status=CodeStatus.AVAILABLE).update(
-                status=CodeStatus.INVITED
-            )
-            invites.append(_invite(tenant, order, code, email, message, actor))
-    return invites
+        code_ids = [code.pk for code in _available(tenant, order, len(emails))]
+        reserved = RegistrationCode.objects.filter(tenant=tenant, pk__in=code_ids, status=CodeStatus.AVAILABLE).update(
+            status=CodeStatus.INVITED
+        )
+        if reserved != len(code_ids):  # cannot happen under the order lock; never hand out a seat twice
+            raise ValidationError(NOT_ENOUGH_SEATS.format(remaining=reserved, s="s", asked=len(emails)))
+        return _invite(tenant, order, list(zip(code_ids, emails, strict=True)), message, actor)
 
 
 def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", actor) -> LearnerInvite:
@@ -304,7 +306,8 @@ def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", acto
         if elsewhere.exists():
             raise ValidationError(ALREADY_INVITED.format(emails=email))
         _refuse_course_holders(tenant, order, [email])
-        return _invite(tenant, order, code, email, invite.message, actor)
+        [again] = _invite(tenant, order, [(code.pk, email)], invite.message, actor)
+        return again
 
 
 def _refuse_course_holders(tenant: Tenant, order: SeatOrder, emails: list[str]) -> None:
@@ -316,33 +319,42 @@ def _refuse_course_holders(tenant: Tenant, order: SeatOrder, emails: list[str]) 
         raise ValidationError(ALREADY_HAS_ACCESS.format(email=", ".join(sorted(holders))))
 
 
-def _invite(tenant, order, code, email, message, actor) -> LearnerInvite:
-    salt = new_salt()
-    raw = link_token(INVITE_LINK, salt)
-    invite = LearnerInvite.objects.create(
+def _invite(tenant, order, seats: list[tuple[int, str]], message: str, actor) -> list[LearnerInvite]:
+    """An open invite for each ``(code id, address)``, with its own salted link, and its email."""
+    invites, links = [], []
+    for code_id, email in seats:
+        salt = new_salt()
+        raw = link_token(INVITE_LINK, salt)
+        invites.append(
+            LearnerInvite(
+                tenant=tenant,
+                code_id=code_id,
+                email=normalize_email(email),
+                message=message.strip(),
+                token_salt=salt,
+                token_hash=token_hash(raw),
+                invited_by=actor,
+            )
+        )
+        links.append(absolute_tenant_url(tenant, "seats:accept", seat_token=raw))
+    invites = LearnerInvite.objects.bulk_create(invites, batch_size=2000)
+    session = order.product_session
+    emails_queue(
         tenant=tenant,
-        code=code,
-        email=normalize_email(email),
-        message=message.strip(),
-        token_salt=salt,
-        token_hash=token_hash(raw),
-        invited_by=actor,
-    )
-    email_queue(
-        tenant=tenant,
-        to=invite.email,
         key="regcodes.learner_invitation",
         context={
-            "course": str(order.product_session.product),
-            "session": order.product_session.name,
+            "course": str(session.product),
+            "session": session.name,
             "from_name": order.buyer.get_full_name(),
-            "message": invite.message,
-            "link": absolute_tenant_url(tenant, "seats:accept", seat_token=raw),
+            "message": message.strip(),
         },
-        idempotency_key=f"regcode-invite:{invite.pk}",
+        recipients=[
+            Recipient(to=invite.email, idempotency_key=f"regcode-invite:{invite.pk}", private={"link": link})
+            for invite, link in zip(invites, links, strict=True)
+        ],
         created_by=actor,
     )
-    return invite
+    return invites
 
 
 def invite_assign_directly(*, tenant: Tenant, invite: LearnerInvite, actor) -> CourseAccess:
