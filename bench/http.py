@@ -1,0 +1,437 @@
+"""Redeem-and-book over HTTP: gunicorn on loopback as deployed, 50 concurrent visitors booking with
+codes of several uses each (more visitors than uses per code, so some are refused as used up),
+against a constant Django page on the same server; then a check that no code was redeemed more
+times than allowed and every booking has its redemption and its seat.
+
+The server is started the way production runs it (``gunicorn config.wsgi``, docs/operations.md)
+with what a deployment with several web processes sets: Redis as the cache (the rate limit of code
+attempts is shared by the workers), persistent database connections (``CONN_MAX_AGE``), the client
+address taken from ``X-Forwarded-For`` (each simulated visitor has their own), and a Redis broker the
+confirmation emails are queued to (no Celery worker runs: the web request only queues them).
+
+Three loads, one server, each by bench/loadgen.py in its own process: the constant page (the
+reference throughput), the booking flow in a closed loop (the saturation throughput, and its
+latency, which in a closed loop is the queue: ≈ clients ÷ throughput), then the booking flow in an
+open loop offering 25 % of the constant page's requests a second (the target: that rate served with
+p95 ≤ 60 ms). ``BENCH_HTTP_SECONDS=5`` makes a quick run.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from datetime import time as clock
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import redis
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus, Service, Slot, WeeklyAvailability
+from contracts.models import Contract, ContractPrice, Organisation
+from invitations import codes
+from invitations.models import CodeStatus, InvitationCode, Redemption
+from invitations.services import CODE_USED_UP
+from tenancy.models import Tenant
+from tenancy.scoping import isolated_scope
+
+from .common import peak_rss_mb, random_prefix
+from .registry import Scenario, Verdict, register
+
+ROOT = Path(__file__).resolve().parent.parent
+TENANT = "bench-http"
+CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "50"))
+SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "30"))  # the closed loop, as the issue states it
+OPEN_SECONDS = min(SECONDS, 20.0)  # the open loop
+CONSTANT_SECONDS = min(SECONDS, 10.0)  # the constant page (the reference, and the open loop's rate)
+WARMUP = 2.0
+OPEN_SHARE = 0.25  # the open loop offers this share of the constant page's requests a second
+# Two cores: (2 × cores) + 1 sync workers, gunicorn's own rule of thumb. A sync worker is busy for the
+# whole request, including its database round trips, so a worker more than the cores keeps them
+# busy while one waits on PostgreSQL; more would only queue on the CPU.
+WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "5"))
+WORKER_CLASS = os.environ.get("BENCH_HTTP_WORKER_CLASS", "sync")
+THREADS = int(os.environ.get("BENCH_HTTP_THREADS", "1"))
+REDIS = os.environ.get("BENCH_HTTP_REDIS", "redis://127.0.0.1:6379")
+CACHE_DB, BROKER_DB = 10, 11  # flushed by every run
+MAX_USES = 3
+ATTEMPTS_PER_CODE = MAX_USES + 1  # each code handed to one visitor more than it has uses
+CODES_PER_LOAD = 6_000  # more than a load can hand out, so none is handed out twice over
+SLOT_CAPACITY = 100  # seats are not what is measured: 8 times a day for 14 days do not fill up
+STATIC_ROOT = ROOT / "var" / "bench-static"
+
+
+def prepare() -> dict:
+    """The tenant, and the collected static files the production storage needs to render a page."""
+    Tenant.objects.get_or_create(slug=TENANT, defaults={"name": "Bench HTTP"})
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "STATIC_ROOT": str(STATIC_ROOT)},
+        check=True,
+    )
+    return {"value": 0, "peak_mb": peak_rss_mb(), "ok": True}
+
+
+# The data of one run --------------------------------------------------------------------------------
+
+
+def _insert_codes(*, tenant, contract, price, count: int) -> list[str]:
+    texts = [contract.invitation_prefix + body for body in codes.draw(count, 10)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO invitations_invitationcode (tenant_id, contract_id, price_id, code, max_uses, uses, status,
+                restricted_domain, created_at)
+            SELECT %s, %s, %s, t.code, %s, 0, %s, '', now() FROM unnest(%s::text[]) AS t(code)
+            ON CONFLICT DO NOTHING
+            """,
+            [tenant.pk, contract.pk, price.pk, MAX_USES, CodeStatus.ACTIVE, texts],
+        )
+        cursor.execute("ANALYZE invitations_invitationcode")
+    return texts
+
+
+def make_run_data(workdir: Path) -> dict:
+    """A fresh service (open 09:00–17:00 every day, as tests/factories.py opens one), contract, price
+    and codes for this run, and the two code lists the flow loads hand out (closed loop, open loop)."""
+    tenant = Tenant.objects.get(slug=TENANT)
+    tag = uuid.uuid4().hex[:8]
+    with isolated_scope(tenant=tenant):
+        service = Service.objects.create(tenant=tenant, name=f"Bench session {tag}", duration_minutes=60)
+        WeeklyAvailability.objects.bulk_create(
+            WeeklyAvailability(
+                tenant=tenant,
+                service=service,
+                weekday=day,
+                start_time=clock(9),
+                end_time=clock(17),
+                slot_capacity=SLOT_CAPACITY,
+            )
+            for day in range(7)
+        )
+        organisation = Organisation.objects.get_or_create(tenant=tenant, name="Bench HTTP org")[0]
+        contract = Contract.objects.create(
+            tenant=tenant,
+            organisation=organisation,
+            name=f"HTTP {tag}",
+            invitation_prefix=random_prefix(),
+            starts_on=timezone.localdate(timezone=tenant.zone) - timedelta(days=1),
+        )
+        price = ContractPrice.objects.create(
+            tenant=tenant, contract=contract, service=service, amount=Decimal("25"), price_code="STD"
+        )
+        texts = _insert_codes(tenant=tenant, contract=contract, price=price, count=2 * CODES_PER_LOAD)
+    files = {}
+    for name, part in (("closed", texts[:CODES_PER_LOAD]), ("open", texts[CODES_PER_LOAD:])):
+        files[name] = workdir / f"codes-{name}.json"
+        files[name].write_text(json.dumps({"codes": part, "attempts_per_code": ATTEMPTS_PER_CODE}))
+    return {"tenant": tenant, "service": service, "contract": contract, "files": files}
+
+
+def check_run_data(data: dict, booked_by_visitors: int) -> dict:
+    """Counted in the database after the loads: uses, redemptions, bookings and seats agree."""
+    tenant, contract, service = data["tenant"], data["contract"], data["service"]
+    with isolated_scope(tenant=tenant):
+        live = Count("redemptions", filter=Q(redemptions__released_at__isnull=True))
+        per_code = InvitationCode.objects.filter(tenant=tenant, contract=contract).annotate(live=live)
+        over = sum(
+            row["live"] - row["max_uses"] for row in per_code.filter(live__gt=F("max_uses")).values("live", "max_uses")
+        )
+        uses_wrong = per_code.exclude(uses=F("live")).count()
+        redemptions = Redemption.objects.filter(tenant=tenant, code__contract=contract).count()
+        bookings = Booking.objects.filter(tenant=tenant, service=service, status=BookingStatus.CONFIRMED).count()
+        seats = Count("bookings", filter=Q(bookings__status=BookingStatus.CONFIRMED))
+        slots_wrong = (
+            Slot.objects.filter(tenant=tenant, service=service)
+            .annotate(seated=seats)
+            .filter(Q(booked__gt=F("capacity")) | ~Q(booked=F("seated")))
+            .count()
+        )
+        used_up_codes = per_code.filter(status=CodeStatus.USED_UP).count()
+    return {
+        "over_redemptions": over,
+        "codes_uses_not_redemptions": uses_wrong,
+        "redemptions": redemptions,
+        "bookings": bookings,
+        "bookings_seen_by_visitors": booked_by_visitors,
+        "slots_wrong": slots_wrong,
+        "codes_used_up": used_up_codes,
+    }
+
+
+# The server and the load generator ----------------------------------------------------------------
+
+
+def server_environment() -> dict:
+    return {
+        **os.environ,  # the bench's: DJANGO_SETTINGS_MODULE=bench.settings, DATABASE_URL, SECRET_KEY …
+        "CACHE_URL": f"{REDIS}/{CACHE_DB}",
+        "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
+        "CONN_MAX_AGE": "60",
+        "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR",
+        "STATIC_ROOT": str(STATIC_ROOT),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def flush_redis() -> None:
+    for db in (CACHE_DB, BROKER_DB):
+        client = redis.Redis.from_url(f"{REDIS}/{db}")
+        client.flushdb()
+        client.close()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """The process and everything it started (its own session): TERM, then KILL after 10 s."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def gunicorn(workdir: Path):
+    """gunicorn on a free loopback port (bound here and handed over, so no other process can take
+    it meanwhile); yields the base URL, and stops the server and its workers however the block ends."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    log = workdir / "gunicorn.log"
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi",
+        "--bind", f"fd://{listener.fileno()}",
+        "--workers", str(WORKERS), "--worker-class", WORKER_CLASS, "--threads", str(THREADS),
+        "--backlog", "2048", "--timeout", "30", "--graceful-timeout", "5",
+        "--log-level", "warning", "--error-logfile", str(log),
+    ]  # fmt: skip
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=server_environment(),
+            pass_fds=[listener.fileno()],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    listener.close()
+    try:
+        _wait_until_up(base, process, log)
+        yield base
+    finally:
+        _stop(process)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(base + "/bench/constant/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within 30 s:\n{log.read_text()[-3000:]}")
+
+
+def load(base: str, scenario: str, seconds: float, *, warmup: float = WARMUP, **options) -> dict:
+    """Run bench/loadgen.py in its own process (killed if it overruns); return its figures."""
+    command = [sys.executable, "-m", "bench.loadgen", scenario, "--base", base, "--clients", str(CLIENTS)]
+    command += ["--seconds", str(seconds), "--warmup", str(warmup)]
+    for name, value in options.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=seconds + warmup + 60)
+    finally:
+        _stop(process)
+    if process.returncode:
+        raise RuntimeError(f"the load generator failed ({process.returncode}):\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _server_log_errors(workdir: Path) -> int:
+    text = (workdir / "gunicorn.log").read_text(errors="replace")
+    return text.count("Traceback") + text.count("WORKER TIMEOUT")
+
+
+def _summary(prefix: str, figures: dict) -> dict:
+    latency = figures["latency_ms"]
+    summary = {
+        f"{prefix}_rps": figures["rps"],
+        f"{prefix}_p50_ms": latency.get("p50", 0.0),
+        f"{prefix}_p95_ms": latency.get("p95", 0.0),
+        f"{prefix}_p99_ms": latency.get("p99", 0.0),
+        f"{prefix}_requests": figures["requests"],
+        f"{prefix}_errors": figures["errors"],
+    }
+    if figures["flow_ms"].get("n"):
+        summary |= {
+            f"{prefix}_flows_per_s": figures["flows_per_s"],
+            f"{prefix}_flow_p50_ms": figures["flow_ms"]["p50"],
+            f"{prefix}_flow_p95_ms": figures["flow_ms"]["p95"],
+        }
+    return summary
+
+
+# The scenarios ------------------------------------------------------------------------------------
+
+
+def http_constant_page() -> dict:
+    """The reference: the constant page, same server and generator, 50 clients in a closed loop."""
+    flush_redis()
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
+        workdir = Path(folder)
+        with gunicorn(workdir) as base:
+            figures = load(base, "constant", CONSTANT_SECONDS)
+        log_errors = _server_log_errors(workdir)
+    ok = figures["errors"] == 0 and log_errors == 0 and figures["requests"] > 0
+    return {
+        "value": figures["rps"],
+        "peak_mb": peak_rss_mb(),
+        "ok": ok,
+        **_summary("constant", figures),
+        "server_log_errors": log_errors,
+    }
+
+
+def http_redeem_book() -> dict:
+    flush_redis()
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
+        workdir = Path(folder)
+        data = make_run_data(workdir)
+        used_up = CODE_USED_UP
+        try:
+            with gunicorn(workdir) as base:
+                constant = load(base, "constant", CONSTANT_SECONDS)
+                closed = load(base, "flow", SECONDS, tenant=TENANT, codes=data["files"]["closed"], used_up_text=used_up)
+                rate = round(OPEN_SHARE * constant["rps"], 1)
+                opened = load(
+                    base,
+                    "flow",
+                    OPEN_SECONDS,
+                    warmup=0.0,
+                    rate=rate,
+                    tenant=TENANT,
+                    codes=data["files"]["open"],
+                    used_up_text=used_up,
+                )
+        finally:
+            flush_redis()
+        log_errors = _server_log_errors(workdir)
+    booked = sum(run["outcomes"].get("booked", 0) for run in (closed, opened))
+    refused = sum(run["outcomes"].get(k, 0) for run in (closed, opened) for k in ("used_up", "used_up_at_booking"))
+    checked = check_run_data(data, booked)
+    errors = constant["errors"] + closed["errors"] + opened["errors"] + log_errors
+    ran_out = any(
+        run["codes_handed"] > CODES_PER_LOAD * ATTEMPTS_PER_CODE for run in (closed, opened)
+    )  # a code handed out again after it was used up would make the refusals too easy
+    ok = (
+        errors == 0
+        and checked["over_redemptions"] == 0
+        and checked["codes_uses_not_redemptions"] == 0
+        and checked["slots_wrong"] == 0
+        and checked["redemptions"] == checked["bookings"] == booked
+        and refused > 0
+        and not ran_out
+    )
+    return {
+        "value": opened["latency_ms"].get("p95", float("inf")),
+        "peak_mb": peak_rss_mb(),
+        "ok": ok,
+        **_summary("constant", constant),
+        **_summary("closed", closed),
+        **_summary("open", opened),
+        "open_offered_rps": rate,
+        "closed_share_of_constant": closed["rps"] / constant["rps"] if constant["rps"] else 0.0,
+        "refused_used_up": refused,
+        "server_log_errors": log_errors,
+        "errors": errors,
+        **checked,
+        "outcomes_closed": closed["outcomes"],
+        "outcomes_open": opened["outcomes"],
+        "by_kind_closed": {kind: v.get("p95") for kind, v in closed["by_kind"].items()},
+        "by_kind_open": {kind: v.get("p95") for kind, v in opened["by_kind"].items()},
+        "error_kinds": {**constant["error_kinds"], **closed["error_kinds"], **opened["error_kinds"]},
+    }
+
+
+# Verdicts -----------------------------------------------------------------------------------------
+
+
+def _judge(figures, reference) -> Verdict:
+    met = (
+        figures["value"] <= 60
+        and figures["closed_share_of_constant"] >= OPEN_SHARE
+        and figures["open_rps"] >= 0.95 * figures["open_offered_rps"]
+        and figures["over_redemptions"] == 0
+    )
+    return Verdict(
+        "judged: open loop at 25 % of the constant page's req/s (same run) p95 ≤ 60 ms, closed loop "
+        "≥ 25 % of the constant page's req/s, 0 over-redemptions",
+        met,
+    )
+
+
+def _details(f) -> str:
+    return (
+        f"open loop {f['open_rps']:.0f} of {f['open_offered_rps']:.0f} req/s offered: p50 {f['open_p50_ms']:.1f} / "
+        f"p95 {f['open_p95_ms']:.1f} / p99 {f['open_p99_ms']:.1f} ms; closed loop {f['closed_rps']:.0f} req/s "
+        f"({f['closed_share_of_constant']:.0%} of the constant page's {f['constant_rps']:.0f} req/s): p50 "
+        f"{f['closed_p50_ms']:.1f} / p95 {f['closed_p95_ms']:.1f} / p99 {f['closed_p99_ms']:.1f} ms, "
+        f"a whole booking p95 {f.get('closed_flow_p95_ms', 0):.0f} ms; {f['redemptions']:.0f} bookings, "
+        f"{f['refused_used_up']:.0f} refused as used up, over-redemptions {f['over_redemptions']:.0f}"
+    )
+
+
+def _constant_details(f) -> str:
+    return f"p50 {f['constant_p50_ms']:.1f} / p95 {f['constant_p95_ms']:.1f} / p99 {f['constant_p99_ms']:.1f} ms"
+
+
+register(
+    Scenario(
+        name="http_redeem_book",
+        label=f"redeem-and-book over HTTP: gunicorn ({WORKERS} {WORKER_CLASS} workers) on loopback, {CLIENTS} "
+        f"clients, closed loop {SECONDS:.0f} s then open loop {OPEN_SECONDS:.0f} s; headline: open-loop p95",
+        run="bench.http:http_redeem_book",
+        prepare="bench.http:prepare",
+        unit="ms",
+        judge=_judge,
+        details=_details,
+        tags=("http",),
+    ),
+    Scenario(
+        name="http_constant_page",
+        label=f"reference: a constant Django page, same server, {CLIENTS} clients, closed loop "
+        f"{CONSTANT_SECONDS:.0f} s",
+        run="bench.http:http_constant_page",
+        prepare="bench.http:prepare",
+        unit="req/s",
+        details=_constant_details,
+        tags=("http",),
+    ),
+)
