@@ -64,9 +64,16 @@ def _local_starts(day: date, window: WeeklyAvailability, minutes: int, zone):
 
 
 def offered_slots(
-    *, tenant: Tenant, service: Service, first_day: date, days: int, not_before: datetime | None = None
+    *,
+    tenant: Tenant,
+    service: Service,
+    first_day: date,
+    days: int,
+    not_before: datetime | None = None,
+    count_taken: bool = True,
 ) -> list[OfferedSlot]:
-    """Every slot of ``service`` on ``days`` days from ``first_day``, with the seats already taken."""
+    """Every slot of ``service`` on ``days`` days from ``first_day``, with the seats already taken
+    (``count_taken=False``: the times and capacities only, ``booked`` 0, one query less)."""
     zone = tenant.zone
     minutes = service.duration_minutes
     windows = availability_for(tenant=tenant, service=service)
@@ -82,22 +89,27 @@ def offered_slots(
                 offers[start] = OfferedSlot(start, start + timedelta(minutes=minutes), capacity, 0)
     if not offers:
         return []
-    first, last = min(offers), max(offers)
-    # The capacity is always the window's as configured now; a slot row only adds the seats taken.
-    for slot in Slot.objects.filter(tenant=tenant, service=service, starts_at__range=(first, last)):
-        local = slot.starts_at.astimezone(zone)
-        if local in offers:
-            offers[local] = OfferedSlot(local, offers[local].ends_at, offers[local].capacity, slot.booked)
+    if count_taken:
+        first, last = min(offers), max(offers)
+        # The capacity is always the window's as configured now; a slot row only adds the seats taken.
+        taken = Slot.objects.filter(tenant=tenant, service=service, starts_at__range=(first, last))
+        for starts_at, booked in taken.values_list("starts_at", "booked"):
+            local = starts_at.astimezone(zone)
+            if local in offers:
+                offers[local] = OfferedSlot(local, offers[local].ends_at, offers[local].capacity, booked)
     result = sorted(offers.values(), key=lambda offer: offer.starts_at)
     if not_before is not None:
         result = [offer for offer in result if offer.starts_at > not_before]
     return result
 
 
-def slot_offer(*, tenant: Tenant, service: Service, starts_at: datetime) -> OfferedSlot | None:
+def slot_offer(
+    *, tenant: Tenant, service: Service, starts_at: datetime, count_taken: bool = True
+) -> OfferedSlot | None:
     """The offered slot starting exactly at ``starts_at``, or None if the service has none then."""
     local = starts_at.astimezone(tenant.zone)
-    for offer in offered_slots(tenant=tenant, service=service, first_day=local.date(), days=1):
+    days = {"first_day": local.date(), "days": 1, "count_taken": count_taken}
+    for offer in offered_slots(tenant=tenant, service=service, **days):
         if offer.starts_at == local:
             return offer
     return None

@@ -11,9 +11,8 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.services import client_for_booking
@@ -90,36 +89,47 @@ def in_horizon(moment: datetime) -> bool:
 def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> Slot:
     """Take one seat in the slot, or raise ``BookingError``. Call inside a transaction.
 
-    The slot row is created if missing (``ON CONFLICT DO NOTHING``), then one conditional UPDATE
-    takes the seat only while ``booked < capacity``: two people racing for the last seat cannot
-    both get it.
+    One statement (docs/concurrency.md): the first booking of a time inserts its slot row with the
+    seat taken; later ones update the row only ``WHERE booked < capacity``, the capacity being the
+    weekly window's as staff set it now (raised or lowered since the row was made), so two people
+    racing for the last seat cannot both get it, and no row back means the slot is full.
     """
     if not in_horizon(starts_at):
         raise BookingError(SLOT_TOO_FAR)
-    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
+    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at, count_taken=False)
     if offer is None:
         raise BookingError(SLOT_NOT_OFFERED)
     if offer.starts_at <= timezone.now():
         raise BookingError(SLOT_IN_PAST)
-    Slot.objects.bulk_create(
-        [
-            Slot(
-                tenant=tenant,
-                service=service,
-                starts_at=offer.starts_at,
-                ends_at=offer.ends_at,
-                capacity=offer.capacity,
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    slot = Slot.objects.filter(tenant=tenant, service=service, starts_at=offer.starts_at)
-    # Staff may have changed the weekly times since the row was made: follow them, never below
-    # the seats already taken. Then take a seat only while one is free.
-    slot.update(capacity=Greatest(F("booked"), offer.capacity))
-    if not slot.filter(booked__lt=F("capacity")).update(booked=F("booked") + 1):
+    if offer.capacity < 1:
         raise BookingError(SLOT_FULL)
-    return slot.get()
+    with connection.cursor() as cursor:
+        moments = [connection.ops.adapt_datetimefield_value(m) for m in (offer.starts_at, offer.ends_at)]
+        cursor.execute(_TAKE_SEAT, [tenant.pk, service.pk, *moments, offer.capacity])
+        row = cursor.fetchone()
+    if row is None:
+        raise BookingError(SLOT_FULL)
+    values = {
+        "id": row[0],
+        "tenant_id": tenant.pk,
+        "service_id": service.pk,
+        "starts_at": offer.starts_at,
+        "ends_at": offer.ends_at,
+        "capacity": offer.capacity,
+        "booked": row[1],
+    }
+    names = [field.attname for field in Slot._meta.concrete_fields]
+    return Slot.from_db(connection.alias, names, [values[name] for name in names])
+
+
+_TAKE_SEAT = f"""
+    INSERT INTO {Slot._meta.db_table} AS slot (tenant_id, service_id, starts_at, ends_at, capacity, booked)
+    VALUES (%s, %s, %s, %s, %s, 1)
+    ON CONFLICT (tenant_id, service_id, starts_at) DO UPDATE
+        SET capacity = EXCLUDED.capacity, booked = slot.booked + 1
+        WHERE slot.booked < EXCLUDED.capacity
+    RETURNING id, booked
+"""
 
 
 def slot_give_back_seat(*, tenant: Tenant, slot: Slot) -> None:

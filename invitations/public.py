@@ -4,6 +4,7 @@ The steps keep their state in the session (the code's id and the chosen time, pe
 check the code again at every step; the last step redeems it and books in one transaction.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from bookings.selectors import booking_by_reference, offered_slots
+from bookings.selectors import OfferedSlot, booking_by_reference, offered_slots, slot_offer
 from bookings.services import BookingDetails, BookingError
 from tenancy.decorators import public
 from tenancy.urlresolvers import tenant_reverse
@@ -103,6 +104,23 @@ def _window(request, code: InvitationCode) -> tuple:
     return first, last
 
 
+@dataclass(frozen=True)
+class TimeShown:
+    """One button of the times page, its text made once here rather than by template filters."""
+
+    value: str  # the start, ISO 8601 in the tenant's time zone: what the button sends back
+    label: str  # 10:00
+    remaining: int
+    places: str  # 3 places left
+
+
+def _shown(slot: OfferedSlot) -> TimeShown:
+    left = slot.remaining
+    return TimeShown(
+        slot.starts_at.isoformat(), f"{slot.starts_at:%H:%M}", left, f"{left} place{'' if left == 1 else 's'} left"
+    )
+
+
 @public
 def times(request):
     code = _code_in_progress(request)
@@ -113,15 +131,14 @@ def times(request):
     days = max(0, min(DAYS_SHOWN, (last - first).days + 1))
     if request.method == "POST":
         chosen = request.POST.get("starts_at", "")
-        offered = {slot.starts_at.isoformat(): slot for slot in _slots(tenant, service, first, days, code)}
-        if chosen in offered and offered[chosen].remaining > 0:
+        offer = _offer_picked(tenant, service, code, first, days, chosen)
+        if offer is not None and offer.remaining > 0:
             _save_state(request, starts_at=chosen)
             return redirect(tenant_reverse(tenant, "book:details"))
         messages.error(request, PICK_A_TIME)
-    slots = _slots(tenant, service, first, days, code)
     by_day: dict = {}
-    for slot in slots:
-        by_day.setdefault(timezone.localtime(slot.starts_at, tenant.zone).date(), []).append(slot)
+    for slot in _slots(tenant, service, first, days, code):  # already in the tenant's time zone
+        by_day.setdefault(slot.starts_at.date(), []).append(_shown(slot))
     later = first + timedelta(days=DAYS_SHOWN)
     return render(
         request,
@@ -138,10 +155,30 @@ def times(request):
     )
 
 
-def _slots(tenant, service, first, days, code):
+def _not_before(code: InvitationCode) -> datetime:
     now = timezone.now()
-    not_before = max(now, code.valid_from) if code.valid_from else now
-    return offered_slots(tenant=tenant, service=service, first_day=first, days=days, not_before=not_before)
+    return max(now, code.valid_from) if code.valid_from else now
+
+
+def _slots(tenant, service, first, days, code):
+    return offered_slots(tenant=tenant, service=service, first_day=first, days=days, not_before=_not_before(code))
+
+
+def _offer_picked(tenant, service, code, first, days: int, chosen: str) -> OfferedSlot | None:
+    """The time picked, if it is one of the times the page shows (``chosen`` exactly as a button
+    sends it); only that day's slots are computed, not the two weeks'."""
+    try:
+        starts_at = datetime.fromisoformat(chosen)
+    except ValueError:
+        return None
+    if starts_at.tzinfo is None:
+        return None
+    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
+    if offer is None or offer.starts_at.isoformat() != chosen:
+        return None
+    if not first <= offer.starts_at.date() < first + timedelta(days=days) or offer.starts_at <= _not_before(code):
+        return None
+    return offer
 
 
 def _prefill(code: InvitationCode) -> dict:

@@ -486,8 +486,10 @@ def code_check(*, tenant: Tenant, typed: str) -> InvitationCode:
     code = code_by_text(tenant=tenant, canonical=canonical)
     if code is None:
         raise CodeRefused(CODE_UNKNOWN)
-    # Someone typed it: it has left the system, so its text is fixed from now on.
-    InvitationCode.objects.filter(tenant=tenant, pk=code.pk, shown_at__isnull=True).update(shown_at=timezone.now())
+    # Someone typed it: it has left the system, so its text is fixed from now on (once: a code
+    # already shown, say the second person typing a code of several uses, writes nothing).
+    if code.shown_at is None:
+        InvitationCode.objects.filter(tenant=tenant, pk=code.pk, shown_at__isnull=True).update(shown_at=timezone.now())
     refuse_unusable(tenant=tenant, code=code)
     return code
 
