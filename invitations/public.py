@@ -38,13 +38,17 @@ def _save_state(request, **values) -> None:
     request.session[_state_key(request.tenant)] = {**_state(request), **values}
 
 
-def _code_in_progress(request) -> InvitationCode | None:
+# What every step reads with the code (checking it needs its contract and service); a page shows
+# the organisation too, the details page the participant. Fewer joins: a cheaper query to build and plan.
+CHECKED_WITH = ("price__service", "contract")
+SHOWN_WITH = (*CHECKED_WITH, "contract__organisation")
+
+
+def _code_in_progress(request, related: tuple[str, ...] = CHECKED_WITH) -> InvitationCode | None:
     """The code chosen in step 1, checked again; None (with a message) if it cannot be used now."""
     code_id = _state(request).get("code")
     code = (
-        InvitationCode.objects.filter(tenant=request.tenant, pk=code_id)
-        .select_related("price__service", "participant", "contract__organisation")
-        .first()
+        InvitationCode.objects.filter(tenant=request.tenant, pk=code_id).select_related(*related).first()
         if code_id
         else None
     )
@@ -123,7 +127,7 @@ def _shown(slot: OfferedSlot) -> TimeShown:
 
 @public
 def times(request):
-    code = _code_in_progress(request)
+    code = _code_in_progress(request, CHECKED_WITH if request.method == "POST" else SHOWN_WITH)
     if code is None:
         return _start_over(request)
     tenant, service = request.tenant, code.price.service
@@ -196,7 +200,8 @@ def _prefill(code: InvitationCode) -> dict:
 
 @public
 def details(request):
-    code = _code_in_progress(request)
+    posted = request.method == "POST"
+    code = _code_in_progress(request, CHECKED_WITH if posted else (*SHOWN_WITH, "participant"))
     if code is None:
         return _start_over(request)
     tenant = request.tenant
@@ -205,8 +210,8 @@ def details(request):
     except (KeyError, ValueError):
         messages.error(request, PICK_A_TIME)
         return redirect(tenant_reverse(tenant, "book:times"))
-    form = DetailsForm(request.POST or None, initial=_prefill(code))
-    if request.method == "POST" and form.is_valid():
+    form = DetailsForm(request.POST) if posted else DetailsForm(initial=_prefill(code))
+    if posted and form.is_valid():
         try:
             booking = services.code_redeem_and_book(
                 tenant=tenant,
