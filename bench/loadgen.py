@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import math
 import random
 import re
 import sys
@@ -135,6 +136,8 @@ class Stats:
     errors: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
     connection_errors: int = 0  # refused, reset, timed out, unreadable
+    unsent: int = 0  # open loop: requests due before the deadline that were never sent
+    answered: int = 0  # every answer, warm-up included
     first_due: float = float("inf")
     last_done: float = 0.0
 
@@ -193,8 +196,14 @@ class Visitor:
         return due
 
     def over(self) -> bool:
-        now = self.due if self.interval else time.perf_counter()
-        return now >= self.run.deadline
+        """The run ends at its deadline in real time, and in an open loop also when the next request
+        would be due after it. Requests due but not sent by then (the server was behind) are counted."""
+        if time.perf_counter() >= self.run.deadline:
+            if self.interval and self.due < self.run.deadline:
+                self.run.stats.unsent += math.ceil((self.run.deadline - self.due) / self.interval)
+                self.due = self.run.deadline
+            return True
+        return bool(self.interval) and self.due >= self.run.deadline
 
     async def send(self, kind: str, method: str, path: str, form: dict | None = None) -> Response:
         if self.over():
@@ -213,6 +222,7 @@ class Visitor:
             stats.connection_errors += 1
             raise Unexpected from None
         done = time.perf_counter()
+        stats.answered += 1
         if due >= self.run.measure_from:
             stats.latencies.setdefault(kind, []).append((done - due) * 1000)
             stats.statuses[response.status] += 1
@@ -350,7 +360,9 @@ async def main(args) -> dict:
         "clients": args.clients,
         "seconds": args.seconds,
         "offered_rps": args.rate,
+        "unsent": stats.unsent,
         "requests": len(every),
+        "requests_all": stats.answered,
         "rps": round(len(every) / elapsed, 1),
         "latency_ms": percentiles(every),
         "by_kind": {kind: percentiles(values) for kind, values in sorted(stats.latencies.items())},
