@@ -9,11 +9,14 @@ attempts is shared by the workers), persistent database connections (``CONN_MAX_
 address taken from ``X-Forwarded-For`` (each simulated visitor has their own), and a Redis broker the
 confirmation emails are queued to (no Celery worker runs: the web request only queues them).
 
-Three loads, one server, each by bench/loadgen.py in its own process: the constant page (the
+Four loads, one server, each by bench/loadgen.py in its own process: the constant page (the
 reference throughput), the booking flow in a closed loop (the saturation throughput, and its
-latency, which in a closed loop is the queue: ≈ clients ÷ throughput), then the booking flow in an
-open loop offering 25 % of the constant page's requests a second (the target: that rate served with
-p95 ≤ 60 ms). ``BENCH_HTTP_SECONDS=5`` makes a quick run.
+latency, which in a closed loop is the queue: ≈ clients ÷ throughput), the booking flow in an open
+loop offering 25 % of the constant page's requests a second (the target: that rate served with p95
+≤ 60 ms; the headline figure is this p95), and in an open loop at half the closed loop's throughput
+(the latency at a load the server carries). Server CPU per request (gunicorn workers and their
+database sessions) is reported too: unlike the wall clock, other work on the machine hardly moves it.
+``BENCH_HTTP_SECONDS=5`` makes a quick run.
 """
 
 import json
@@ -53,13 +56,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TENANT = "bench-http"
 CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "50"))
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "30"))  # the closed loop, as the issue states it
-OPEN_SECONDS = min(SECONDS, 15.0)  # each open loop
-CONSTANT_SECONDS = min(SECONDS, 10.0)  # the constant page (the reference, and the open loop's rate)
+OPEN_SECONDS = min(SECONDS, 12.0)  # each open loop
+CONSTANT_SECONDS = min(SECONDS, 10.0)  # the constant page, the reference scenario
+CALIBRATION_SECONDS = min(SECONDS, 6.0)  # the constant page again before the flow: the open loop's rate
 WARMUP = 2.0
 OPEN_SHARE = 0.25  # the open loop offers this share of the constant page's requests a second
-# Two cores: (2 × cores) + 1 sync workers, gunicorn's own rule of thumb. A sync worker is busy for the
-# whole request, including its database round trips, so a worker more than the cores keeps them
-# busy while one waits on PostgreSQL; more would only queue on the CPU.
+# gunicorn as docs/operations.md runs it: sync workers (a proxy in front opens a connection per
+# request, as nginx does by default). How many: (2 × cores) + 1 = 5, gunicorn's own rule; a sync
+# worker holds its request through every database round trip, so one worker more than the cores
+# keeps both busy while others wait on PostgreSQL. 3 (the docs' example) measured the same within
+# the noise here: the flow is CPU-bound.
 WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "5"))
 WORKER_CLASS = os.environ.get("BENCH_HTTP_WORKER_CLASS", "sync")
 THREADS = int(os.environ.get("BENCH_HTTP_THREADS", "1"))
@@ -68,7 +74,7 @@ CACHE_DB, BROKER_DB = 10, 11  # flushed by every run
 APPLICATION_NAME = "tessera-bench-http"
 MAX_USES = 3
 ATTEMPTS_PER_CODE = MAX_USES + 1  # each code handed to one visitor more than it has uses
-CODES_PER_LOAD = 6_000  # more than a load can hand out, so none is handed out twice over
+CODES_PER_LOAD = 3_000  # × 4 visitors: more than a load can start (checked), so none goes round twice
 SLOT_CAPACITY = 100  # seats are not what is measured: 8 times a day for 14 days do not fill up
 STATIC_ROOT = ROOT / "var" / "bench-static"
 
@@ -368,7 +374,7 @@ def http_redeem_book() -> dict:
         flows = {"tenant": TENANT, "used_up_text": CODE_USED_UP}
         try:
             with gunicorn(workdir) as server:
-                constant = load(server, "constant", CONSTANT_SECONDS)
+                constant = load(server, "constant", CALIBRATION_SECONDS)
                 closed = load(server, "flow", SECONDS, codes=data["files"]["closed"], **flows)
                 rate = round(OPEN_SHARE * constant["rps"], 1)
                 opened = load(server, "flow", OPEN_SECONDS, warmup=0, rate=rate, codes=data["files"]["open"], **flows)
@@ -428,8 +434,9 @@ def _judge(figures, reference) -> Verdict:
         and figures["over_redemptions"] == 0
     )
     return Verdict(
-        "judged: open loop at 25 % of the constant page's req/s (same run) p95 ≤ 60 ms, closed loop "
-        "≥ 25 % of the constant page's req/s, 0 over-redemptions",
+        "judged: the open loop offering 25 % of the constant page's req/s (measured in the same run) is "
+        "served (≥ 95 %) with p95 ≤ 60 ms; the closed loop reaches ≥ 25 % of the constant page's req/s; "
+        "0 over-redemptions",
         met,
     )
 
