@@ -27,10 +27,12 @@ from django.utils import timezone
 from accounts.models import User
 from bookings.models import Service
 from contracts.models import Contract, ContractPrice, Organisation
+from contracts.selectors import PARTICIPANT_ORDER
 from invitations import codes as code_text
 from regcodes.models import Product, ProductSession, SeatOrder
 from sessions_roster.models import Session
 from tenancy.models import Membership, Role, Tenant
+from tenancy.pagination import encode_key, row_key
 from tenancy.scoping import isolated_scope, scopes_disabled
 
 from .common import peak_rss_mb
@@ -49,6 +51,7 @@ ROSTER_HOLDING, ROSTER_CANCELLED, ROSTER_PENDING, ROSTER_CLOSED, ROSTER_WAITING 
 OTHER_SESSIONS, OTHER_SESSION_SEATS = 50, 1_000
 OTHER_BUYERS, ORDERS_PER_BUYER, SEATS_PER_ORDER = 2_000, 10, 10  # 200,000 registration codes of others
 CUSTOMER_ORDERS = (50, 20, 10, 5, 3)
+CODES_DEPTH, PEOPLE_DEPTH = 250_000, 50_000  # where the "later page" of each list starts
 WARM_UP, REQUESTS = 5, 50
 TARGET_MS = 100
 
@@ -367,26 +370,32 @@ def _pages(slug: str) -> list[Page]:
         order = SeatOrder.objects.filter(tenant=tenant, buyer__email=f"customer@{slug}.example").order_by("id").first()
         codes = main.codes.order_by("-id")
         newest = codes.first()
-        deep = codes[9_950] if codes.count() > 10_000 else None
+        # A later page: the one after the 250,000th code (the 50,000th participant), as "Next" leads there.
+        later = codes[CODES_DEPTH - 1 : CODES_DEPTH + 1]
+        after_code, deep = (later[0], later[1]) if newest else (None, None)
         void = codes.filter(status="void").first()
         target = main.codes.filter(participant__isnull=False).order_by("id")[4_242:4_243].first()
-        people = main.participants.order_by("last_name", "first_name", "id")
+        people = main.participants.order_by(*PARTICIPANT_ORDER)
         first_person = people.first()
-        deep_person = people[4_975] if people.count() > 5_000 else None
+        after_person, deep_person = people[PEOPLE_DEPTH - 1 : PEOPLE_DEPTH + 1] if first_person else (None, None)
         registered = session.registrations.exclude(status="cancelled").order_by("created_at", "id").first()
     base = f"/t/{slug}"
     codes_url, people_url = f"{base}/contracts/{main.pk}/codes/", f"{base}/contracts/{main.pk}/participants/"
     prefix = main.invitation_prefix
+    codes_later = f"{codes_url}?after={row_key(after_code, ('-id',)) if after_code else encode_key([1])}"
+    people_later = f"{people_url}?after=" + (
+        row_key(after_person, PARTICIPANT_ORDER) if after_person else encode_key(["Jansen", "Anna", 1])
+    )
     if newest is None:  # the empty tenant: the same pages, each showing it has nothing
         target_text, partial = f"{prefix}-00000-00000", f"{prefix}-0000"
         return [
             Page("codes_first", codes_url, ["No codes yet"]),
-            Page("codes_later", f"{codes_url}?page=200", ["No codes yet"]),
+            Page("codes_later", codes_later, ["No codes yet"]),
             Page("codes_status", f"{codes_url}?status=void", ["No codes match these filters"]),
             Page("code_search_full", f"{codes_url}?q={target_text}", ["No codes match these filters"]),
             Page("code_search_partial", f"{codes_url}?q={partial}", ["No codes match these filters"]),
             Page("participants_first", people_url, ["No participants yet"]),
-            Page("participants_later", f"{people_url}?page=200", ["No participants yet"]),
+            Page("participants_later", people_later, ["No participants yet"]),
             Page("participants_search", f"{people_url}?q=Vermeulen", ["No participants match your search"]),
             Page("roster", f"{base}/sessions/{session.pk}/", ["Nobody registered yet", "No pending invitations"]),
             Page("my_account", f"{base}/account/", ["Registration Codes", f"Order R-{order.pk:06d}"], "customer"),
@@ -396,14 +405,14 @@ def _pages(slug: str) -> list[Page]:
     partial = target_text[: len(prefix) + 5]
     return [
         Page("codes_first", codes_url, [_shown(newest.code, prefix)]),
-        Page("codes_later", f"{codes_url}?page=200", [_shown(deep.code, prefix)]),
+        Page("codes_later", codes_later, [_shown(deep.code, prefix), "Previous"]),
         Page("codes_status", f"{codes_url}?status=void", [_shown(void.code, prefix)]),
         Page("code_search_full", f"{codes_url}?q={target_text}", [target_text, target.participant.last_name]),
         Page("code_search_partial", f"{codes_url}?q={partial}", [target_text]),
         Page("participants_first", people_url, [f"id {first_person.pk}<"]),
-        Page("participants_later", f"{people_url}?page=200", [f"id {deep_person.pk}<"]),
+        Page("participants_later", people_later, [f"id {deep_person.pk}<", "Previous"]),
         Page("participants_search", f"{people_url}?q=Vermeulen", ["Vermeulen, "]),
-        Page("roster", f"{base}/sessions/{session.pk}/", [registered.email, f"Registered ({ROSTER_HOLDING})"]),
+        Page("roster", f"{base}/sessions/{session.pk}/", [registered.email, f"Registered ({ROSTER_HOLDING:,})"]),
         Page("my_account", f"{base}/account/", ["Registration Codes", f"Order R-{order.pk:06d}"], "customer"),
         Page("seat_order", f"{base}/account/seats/{order.pk}/", [f"R-{order.pk:06d}", "Rner3"], "customer"),
     ]

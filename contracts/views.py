@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from imports.csv_export import stream_csv
 from imports.selectors import imports_of
 from imports.services import import_start
-from invitations.selectors import codes_of_participants
+from invitations.selectors import listed_codes, with_codes
 from invitations.services import codes_mark_downloaded
 from tenancy.decorators import staff_required
 from tenancy.models import Role
+from tenancy.pagination import capped_count, keyset_page
 from tenancy.shortcuts import confirm_page, submit
 from tenancy.urlresolvers import tenant_reverse
 
@@ -27,6 +28,7 @@ from .forms import (
     UploadForm,
 )
 from .selectors import (
+    PARTICIPANT_ORDER,
     contract_get,
     contracts_of,
     events_of,
@@ -193,13 +195,13 @@ def participants(request, contract_id):
     contract = contract_get(tenant=request.tenant, contract_id=contract_id)
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(participants_search(tenant=request.tenant, contract=contract, query=query), PER_PAGE).get_page(
-        request.GET.get("page")
+    found = participants_search(tenant=request.tenant, contract=contract, query=query)
+    page = keyset_page(
+        with_codes(found, tenant=request.tenant), order=PARTICIPANT_ORDER, per_page=PER_PAGE, params=request.GET
     )
-    found = codes_of_participants(
-        tenant=request.tenant, contract=contract, participant_ids=[p.pk for p in page.object_list]
-    )
-    rows = [{"participant": p, "codes": found.get(p.pk, [])} for p in page.object_list]
+    if not query:  # a search is not counted: that would read every participant a second time
+        page.total = capped_count(found)
+    rows = [{"participant": p, "codes": listed_codes(p.code_items, contract=contract)} for p in page.rows]
     history = imports_of(tenant=request.tenant, kind=participants_csv.KIND, params={"contract": contract.pk})[:10]
     return contract_page(
         request,

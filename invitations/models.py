@@ -68,8 +68,13 @@ class CodeBatch(TenantOwned):
 
 
 class InvitationCode(TenantOwned):
-    # Indexes are chosen for a table of millions of rows: (tenant, code) and (contract, status, id)
-    # lead with the tenant and contract columns, so those foreign keys need no index of their own.
+    # Indexes are chosen for a table of millions of rows, and lead with the tenant or the contract, so
+    # those foreign keys need no index of their own. The codes list reads only indexes whatever the
+    # contract's size (invitations/selectors.py): (contract, id) gives its newest-first pages;
+    # (contract, status, id) the pages of a status, and carries the tenant and the validity so the
+    # capped counts of a status read the index alone; the two partial indexes hold only codes with a
+    # validity window, for the counts of expired and not-yet-valid codes; the unique (tenant, code)
+    # index compares by bytes (varchar_pattern_ops), so it also answers "code starts with …".
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, db_index=False)
     contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="codes", db_index=False)
     price = models.ForeignKey("contracts.ContractPrice", on_delete=models.PROTECT, related_name="codes")
@@ -95,7 +100,9 @@ class InvitationCode(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "code"], name="code_unique_in_tenant"),
+            models.UniqueConstraint(
+                fields=["tenant", "code"], name="code_unique_in_tenant", opclasses=["int8_ops", "varchar_pattern_ops"]
+            ),
             models.UniqueConstraint(
                 fields=["participant", "price"],
                 condition=models.Q(participant__isnull=False) & ~models.Q(status="void"),
@@ -104,7 +111,26 @@ class InvitationCode(TenantOwned):
             models.CheckConstraint(condition=models.Q(uses__lte=models.F("max_uses")), name="code_uses_within_max"),
             models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="code_max_uses_positive"),
         ]
-        indexes = [models.Index(fields=["contract", "status", "id"], name="code_contract_status_idx")]
+        indexes = [
+            models.Index(fields=["contract", "id"], name="code_contract_id_idx"),
+            models.Index(
+                fields=["contract", "status", "id"],
+                include=["tenant", "valid_from", "valid_until"],
+                name="code_contract_status_idx",
+            ),
+            models.Index(
+                fields=["contract", "valid_until"],
+                include=["tenant"],
+                condition=models.Q(status="active", valid_until__isnull=False),
+                name="code_contract_expiry_idx",
+            ),
+            models.Index(
+                fields=["contract", "valid_from"],
+                include=["tenant", "valid_until"],
+                condition=models.Q(status="active", valid_from__isnull=False),
+                name="code_contract_start_idx",
+            ),
+        ]
         ordering = ["-id"]
 
     def __str__(self):

@@ -1,11 +1,21 @@
-"""Reads of invitation codes, batches and redemptions. Every function takes the tenant."""
+"""Reads of invitation codes, batches and redemptions. Every function takes the tenant.
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+The codes list is built for contracts of hundreds of thousands of codes: it pages by key
+(``tenancy.pagination``), its counts stop at a cap, and its search reads indexes only
+(``code_search``); the indexes behind each are named in ``InvitationCode.Meta``.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Aggregate, Case, Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
 from contracts.models import Contract
+from contracts.selectors import participants_search
 from tenancy.models import Tenant
+from tenancy.pagination import Total, capped_count
 
 from . import codes
 from .models import CodeBatch, CodeStatus, InvitationCode, Redemption, ShownStatus
@@ -26,6 +36,38 @@ def status_filter(status: str, now=None) -> Q:
     }[ShownStatus(status)]
 
 
+PARTICIPANTS_SEARCHED = 5_000
+
+
+def looks_like_code(query: str) -> bool:
+    """Only code symbols, and a digit typed: no name or email address looks like that, so such a
+    search skips the participants (whose names can only be searched by reading them all)."""
+    return codes.is_well_formed(codes.normalise(query)) and any(char.isdigit() for char in query)
+
+
+def code_search(*, tenant: Tenant, contract: Contract, query: str) -> list[Q]:
+    """What a search finds, as alternatives (a code is found when it matches one): codes whose text
+    starts with what was typed (loosely: case, spaces, hyphens, look-alikes; with or without the
+    contract's prefix), and codes whose participant's name, email or phone contains every word (of
+    the first 5,000 such participants by name: a broader search than that is narrowed by typing more).
+
+    Text is matched from its start because that is what the unique (tenant, code) index
+    (``varchar_pattern_ops``) answers without reading the contract's codes; people quote a code whole
+    or from its beginning. The alternatives are queried apart and merged (``keyset_page`` takes a
+    list): as one condition, "text OR participant" is answered by neither index, and PostgreSQL
+    checks it row by row along the whole list."""
+    text = codes.normalise(query)
+    found = []
+    if codes.is_well_formed(text):
+        found.append(Q(code__startswith=text) | Q(code__startswith=contract.invitation_prefix + text))
+    if not looks_like_code(query):
+        # Capped, so PostgreSQL finds the participants first and then their codes, whatever it
+        # guesses of how many names match (a guess of "many" had it walk every code of the list).
+        people = participants_search(tenant=tenant, contract=contract, query=query).values("pk")
+        found.append(Q(participant__in=people[:PARTICIPANTS_SEARCHED]))
+    return found
+
+
 def codes_for_contract(
     *,
     tenant: Tenant,
@@ -34,12 +76,10 @@ def codes_for_contract(
     price_id: int | None = None,
     assigned: str = "",
     query: str = "",
-) -> QuerySet[InvitationCode]:
-    rows = (
-        InvitationCode.objects.filter(tenant=tenant, contract=contract)
-        .select_related("price__service", "participant", "contract")
-        .annotate(has_redemptions=Exists(Redemption.objects.filter(code=OuterRef("pk"))))
-    )
+) -> list[QuerySet[InvitationCode]]:
+    """The contract's codes, newest first, as one or more querysets whose rows together are the list
+    (see ``code_search``); page them with ``keyset_page(order=("-id",))``."""
+    rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
     if status:
         rows = rows.filter(status_filter(status))
     if price_id:
@@ -48,17 +88,14 @@ def codes_for_contract(
         rows = rows.filter(participant__isnull=False)
     elif assigned == "no":
         rows = rows.filter(participant__isnull=True)
-    for word in query.split()[:6]:
-        found = (
-            Q(participant__first_name__icontains=word)
-            | Q(participant__last_name__icontains=word)
-            | Q(participant__email__icontains=word)
-        )
-        text = codes.normalise(word)
-        if text:
-            found |= Q(code__contains=text)
-        rows = rows.filter(found)
-    return rows.order_by("-id")
+    rows = (
+        rows.select_related("price__service", "participant", "contract")
+        .annotate(has_redemptions=Exists(Redemption.objects.filter(code=OuterRef("pk"))))
+        .order_by("-id")
+    )
+    if not query.strip():
+        return [rows]
+    return [rows.filter(condition) for condition in code_search(tenant=tenant, contract=contract, query=query)]
 
 
 def code_get(*, tenant: Tenant, contract: Contract, code_id: int) -> InvitationCode:
@@ -81,8 +118,18 @@ def code_by_text(*, tenant: Tenant, canonical: str) -> InvitationCode | None:
 
 
 def code_counts(*, tenant: Tenant, contract: Contract) -> dict[str, int]:
+    """Exact counts by shown status, in one pass over the contract's codes."""
+    now = timezone.now()
     rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
-    return {status.value: rows.filter(status_filter(status)).count() for status in ShownStatus}
+    return rows.aggregate(**{status.value: Count("pk", filter=status_filter(status, now)) for status in ShownStatus})
+
+
+def code_totals(*, tenant: Tenant, contract: Contract) -> dict[str, Total]:
+    """Counts by shown status for the list's tiles, each read from an index and stopped at the cap
+    ("more than 10,000"): exact counts of a large contract would read all of its codes."""
+    now = timezone.now()
+    rows = InvitationCode.objects.filter(tenant=tenant, contract=contract)
+    return {status.value: capped_count(rows.filter(status_filter(status, now))) for status in ShownStatus}
 
 
 def batch_get(*, tenant: Tenant, contract: Contract, batch_id: int) -> CodeBatch:
@@ -104,9 +151,56 @@ def redemptions_of_code(*, tenant: Tenant, code: InvitationCode) -> QuerySet[Red
     return Redemption.objects.filter(tenant=tenant, code=code).select_related("booking__service")
 
 
-def codes_of_participants(*, tenant: Tenant, contract: Contract, participant_ids) -> dict[int, list[InvitationCode]]:
-    found: dict[int, list[InvitationCode]] = {}
-    rows = InvitationCode.objects.filter(tenant=tenant, contract=contract, participant_id__in=list(participant_ids))
-    for code in rows.select_related("price", "contract").order_by("id"):
-        found.setdefault(code.participant_id, []).append(code)
-    return found
+class _JSONList(Aggregate):
+    """The group's values as one JSON array (PostgreSQL ``jsonb_agg``, SQLite ``json_group_array``)."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+def shown_status_case(now=None) -> Case:
+    """``InvitationCode.shown_status`` as SQL (from ``status_filter``, so the rule is written once)."""
+    now = now or timezone.now()
+    return Case(*(When(status_filter(status, now), then=Value(status.value)) for status in ShownStatus))
+
+
+def with_codes(participants: QuerySet, *, tenant: Tenant) -> QuerySet:
+    """``participants`` with ``code_items``: their codes as a JSON list, made by a subquery in the
+    same SELECT, so a page of participants and their codes is one query however many it shows."""
+    items = (
+        InvitationCode.objects.filter(tenant=tenant, participant=OuterRef("pk"))
+        .order_by()
+        .values("participant")
+        .annotate(
+            items=_JSONList(
+                JSONObject(id="id", code="code", price_code="price__price_code", status=shown_status_case())
+            )
+        )
+        .values("items")
+    )
+    return participants.annotate(code_items=Subquery(items))
+
+
+@dataclass(frozen=True)
+class ListedCode:
+    pk: int
+    shown: str
+    price_code: str
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return ShownStatus(self.status).label
+
+
+def listed_codes(items: list[dict] | None, *, contract: Contract) -> list[ListedCode]:
+    """The ``code_items`` of ``with_codes`` as the page shows them, oldest code first."""
+    return [
+        ListedCode(
+            item["id"], codes.display(item["code"], contract.invitation_prefix), item["price_code"], item["status"]
+        )
+        for item in sorted(items or [], key=lambda item: item["id"])
+    ]

@@ -12,6 +12,7 @@ from contracts.selectors import contract_get, events_of, participant_get, prices
 from contracts.views import contract_page
 from imports.csv_export import stream_csv
 from tenancy.decorators import staff_required
+from tenancy.pagination import capped_count, keyset_page
 from tenancy.shortcuts import confirm_page
 from tenancy.urlresolvers import tenant_reverse
 
@@ -23,6 +24,7 @@ from .selectors import (
     batch_get,
     code_counts,
     code_get,
+    code_totals,
     codes_for_contract,
     redemptions_for_contract,
     redemptions_of_code,
@@ -69,7 +71,10 @@ def codes(request, contract_id):
         assigned=data.get("assigned", ""),
         query=data.get("q", ""),
     )
-    page = Paginator(rows, CODES_PER_PAGE).get_page(request.GET.get("page"))
+    # Pages by key and counts stopped at a cap: a contract may hold hundreds of thousands of codes.
+    page = keyset_page(rows, order=("-id",), per_page=CODES_PER_PAGE, params=request.GET)
+    if not data.get("q"):  # then the list is one queryset; a search is not counted (it would be read again)
+        page.total = capped_count(rows[0])
     filtered = any(data.get(name) for name in ("status", "price", "assigned", "q"))
     return contract_page(
         request,
@@ -80,7 +85,7 @@ def codes(request, contract_id):
             "filters": filters,
             "page": page,
             "filtered": filtered,
-            "counts": code_counts(tenant=request.tenant, contract=contract),
+            "counts": code_totals(tenant=request.tenant, contract=contract),
             "has_prices": prices.exists(),
         },
     )

@@ -89,19 +89,28 @@ def capacity_summary(*, tenant: Tenant, session: Session) -> CapacitySummary:
 
 
 def registrations_of(*, tenant: Tenant, session: Session, status: str) -> QuerySet:
-    rows = Registration.objects.filter(tenant=tenant, session=session).select_related("order", "cancelled_by")
+    """The registrations holding a spot (the roster), or the cancelled ones, latest first; each
+    with what its list shows (the order; who cancelled)."""
+    rows = Registration.objects.filter(tenant=tenant, session=session)
     if status == "cancelled":
-        return rows.filter(status=RegistrationStatus.CANCELLED).order_by("-cancelled_at", "-id")
-    return rows.exclude(status=RegistrationStatus.CANCELLED)
+        return (
+            rows.filter(status=RegistrationStatus.CANCELLED)
+            .select_related("cancelled_by")
+            .order_by("-cancelled_at", "-id")
+        )
+    return rows.exclude(status=RegistrationStatus.CANCELLED).select_related("order").order_by("created_at", "id")
 
 
 def invitations_of(*, tenant: Tenant, session: Session, open_only: bool) -> QuerySet:
-    rows = SessionInvitation.objects.filter(tenant=tenant, session=session).select_related(
-        "discount_code", "created_by", "cancelled_by"
-    )
+    """The pending invitations (with their discount code), or the closed ones (with who cancelled)."""
+    rows = SessionInvitation.objects.filter(tenant=tenant, session=session)
     if open_only:
-        return rows.filter(status=InvitationStatus.PENDING).order_by("sent_at", "id")
-    return rows.filter(status__in=[InvitationStatus.CANCELLED, InvitationStatus.EXPIRED]).order_by("-closed_at", "-id")
+        return rows.filter(status=InvitationStatus.PENDING).select_related("discount_code").order_by("sent_at", "id")
+    return (
+        rows.filter(status__in=[InvitationStatus.CANCELLED, InvitationStatus.EXPIRED])
+        .select_related("cancelled_by")
+        .order_by("-closed_at", "-id")
+    )
 
 
 def invitation_get(*, tenant: Tenant, session: Session, invitation_id: int) -> SessionInvitation:

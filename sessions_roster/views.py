@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
+from tenancy.pagination import numbered_page
 from tenancy.shortcuts import confirm_page, submit
 from tenancy.urlresolvers import tenant_reverse
 
@@ -19,8 +20,8 @@ from .models import Session
 from .services import checkout, discounts, invitations, sessions, waitlist
 
 PER_PAGE = 25
-ROSTER_PER_PAGE = 100
-CLOSED_SHOWN = 50
+ROSTER_PER_PAGE = 50  # rows carry action menus: rendering, not the queries, is what a longer page costs
+CLOSED_SHOWN = 25
 
 
 def _roster_url(request, session, name="sessions:roster", **kwargs):
@@ -104,8 +105,8 @@ def session_delete(request, session_id):
     )
 
 
-def _session_page(request, session, tab, template, context):
-    summary = selectors.capacity_summary(tenant=request.tenant, session=session)
+def _session_page(request, session, tab, template, context, summary=None):
+    summary = summary or selectors.capacity_summary(tenant=request.tenant, session=session)
     return render(request, template, {"session": session, "summary": summary, "tab": tab, **context})
 
 
@@ -113,18 +114,29 @@ def _session_page(request, session, tab, template, context):
 def roster(request, session_id):
     tenant = request.tenant
     session = selectors.session_get(tenant=tenant, session_id=session_id)
+    summary = selectors.capacity_summary(tenant=tenant, session=session)
+    # The summary has counted both lists already: their pages need no COUNT query of their own.
+    registered = numbered_page(
+        selectors.registrations_of(tenant=tenant, session=session, status="holding"),
+        count=summary.confirmed + summary.awaiting_payment,
+        per_page=ROSTER_PER_PAGE,
+        params=request.GET,
+    )
+    invited = numbered_page(
+        selectors.invitations_of(tenant=tenant, session=session, open_only=True),
+        count=summary.invited,
+        per_page=ROSTER_PER_PAGE,
+        params=request.GET,
+        param="invited_page",
+    )
     return _session_page(
         request,
         session,
         "roster",
         "sessions_roster/roster.html",
         {
-            "registered": Paginator(
-                selectors.registrations_of(tenant=tenant, session=session, status="holding"), ROSTER_PER_PAGE
-            ).get_page(request.GET.get("page")),
-            "invited": Paginator(
-                selectors.invitations_of(tenant=tenant, session=session, open_only=True), ROSTER_PER_PAGE
-            ).get_page(request.GET.get("invited_page")),
+            "registered": registered,
+            "invited": invited,
             # The latest closures only; each person's full story is in their order and the Outbox.
             "cancelled": selectors.registrations_of(tenant=tenant, session=session, status="cancelled")[:CLOSED_SHOWN],
             "closed_invitations": selectors.invitations_of(tenant=tenant, session=session, open_only=False)[
@@ -135,6 +147,7 @@ def roster(request, session_id):
                 tenant_reverse(tenant, "register:session", session_key=session.key)
             ),
         },
+        summary=summary,
     )
 
 
