@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -43,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TENANT = "bench-outbox"
 EMAILS = 10_000
 INVITATION = "regcodes.learner_invitation"
-# Redis database of the scenario's broker, emptied at the start of each run.
-BROKER_URL = os.environ.get("BENCH_OUTBOX_BROKER_URL", "redis://127.0.0.1:6379/11")
+# Redis database of the scenario's broker, emptied at the start of each run (bench/http.py uses 10 and 11).
+BROKER_URL = os.environ.get("BENCH_OUTBOX_BROKER_URL", "redis://127.0.0.1:6379/12")
 WORKERS = 2
 # Processes per worker. Sending is mostly waiting (a reply from the SMTP server, a row update from
 # PostgreSQL, both on this machine), so two processes per worker keep both cores busy while the other
@@ -97,6 +98,7 @@ def smtp_sink(port: int) -> None:
                     "distinct_ids": len(counter.message_ids),
                     "distinct_links": len(counter.tokens),
                     "placeholders": counter.placeholders,
+                    "cpu_seconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
                 }
             print(json.dumps(answer), flush=True)
     finally:
@@ -247,6 +249,21 @@ def _links_of_the_order(tenant, order, tokens: list[str]) -> int:
         return LearnerInvite.objects.filter(tenant=tenant, code__order=order, token_hash__in=hashes).count()
 
 
+def _backends_cpu_seconds() -> float:
+    """CPU time so far of the PostgreSQL backends serving this database, other than this one's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def outbox_10k() -> dict:
     tenant, buyer, order = _fresh_order()
     addresses = [f"learner{n}@bench.example" for n in range(EMAILS)]
@@ -261,6 +278,7 @@ def outbox_10k() -> dict:
     broker.flushdb()
     log = tempfile.TemporaryFile(mode="w+")
     sink, workers = None, []
+    children_cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
     try:
         sink = Sink(port, env)
         workers = start_workers(env, log)
@@ -285,9 +303,13 @@ def outbox_10k() -> dict:
                 and sink.ask()["received"] >= rows[EmailStatus.SENT]
             )
 
-        wait_until(delivered, DELIVERY_TIMEOUT - (time.perf_counter() - started), "delivery")
+        try:
+            wait_until(delivered, DELIVERY_TIMEOUT - (time.perf_counter() - started), "delivery")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; rows {_rows(tenant)}, server {sink.ask()}") from None
         delivery = time.perf_counter() - started
         time.sleep(SETTLE_SECONDS)
+        database_cpu = _backends_cpu_seconds()
         rows, counts = _rows(tenant), sink.ask()
         right_links = _links_of_the_order(tenant, order, sink.ask("tokens"))
     except Exception:
@@ -303,6 +325,8 @@ def outbox_10k() -> dict:
             stop_group(sink.process, grace=10)
         log.close()
         broker.flushdb()
+    # CPU of the workers (their processes, waited for) and of the SMTP server, for the whole run.
+    children_cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]) - children_cpu
     ok = (
         rows[EmailStatus.SENT] == EMAILS
         and rows[EmailStatus.FAILED] == 0
@@ -324,6 +348,9 @@ def outbox_10k() -> dict:
         "links_of_the_order": right_links,
         "rows_sent": rows[EmailStatus.SENT],
         "rows_failed": rows[EmailStatus.FAILED],
+        "workers_cpu_seconds": children_cpu - counts["cpu_seconds"],
+        "smtp_server_cpu_seconds": counts["cpu_seconds"],
+        "postgres_cpu_seconds": database_cpu,
     }
 
 

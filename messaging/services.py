@@ -4,6 +4,7 @@ and save a tenant's template overrides.
 How "sent or visibly failed, never lost, never twice" is kept is written down in docs/concurrency.md.
 """
 
+import json
 import logging
 import re
 import time
@@ -176,8 +177,10 @@ def emails_queue(
 
     The template is rendered once (per set of private names given): the private values are
     placeholders in it, and each email gets the rendered text with placeholders of its own and its
-    own values (messaging/private.py). A key asked for before returns the existing row, which is not
-    sent again. Returns the rows' ids in the order of ``recipients``.
+    own values (messaging/private.py). A key asked for before (or twice in the list) gives the
+    existing row, which is not sent again; a key being written at this moment by another transaction
+    makes this one fail on the unique key, so there is still one row per key. Returns the rows' ids
+    in the order of ``recipients``.
     """
     kind = _kind(key)
     if shared := set(context) & set(kind.private):
@@ -185,41 +188,64 @@ def emails_queue(
     prefix = tenant.pk if tenant else "platform"
     keys = [f"{prefix}:{recipient.idempotency_key}" for recipient in recipients]
     with transaction.atomic():
-        existing = set(
-            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list(
-                "idempotency_key", flat=True
-            )
+        ids = dict(
+            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list("idempotency_key", "pk")
         )
-        rows, rendered = [], {}
+        rows, rendered = {}, {}
         for full_key, recipient in zip(keys, recipients, strict=True):
-            if full_key in existing:
+            if full_key in ids or full_key in rows:
                 continue
             names = tuple(sorted(recipient.private))
             if names not in rendered:
                 rendered[names] = _render_once(tenant, kind, context, names)
             texts, shown = rendered[names]
             (subject, text, html), private_values = private.copy_with_values(texts, shown, recipient.private)
-            rows.append(
-                OutboundEmail(
-                    tenant=tenant,
-                    to_email=recipient.to,
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
-                    template_key=key,
-                    private_values=private_values,
-                    idempotency_key=full_key,
-                    created_by=created_by,
-                )
-            )
-        # A key written meanwhile by another transaction is skipped here and found below.
-        OutboundEmail.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        ids = dict(
-            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list("idempotency_key", "pk")
-        )
-        new_ids = sorted(ids[full_key] for full_key in keys if full_key not in existing)
+            rows[full_key] = {
+                "tenant_id": tenant.pk if tenant else None,
+                "to_email": recipient.to,
+                "subject": subject,
+                "body_text": text,
+                "body_html": html,
+                "template_key": key,
+                "private_values": private_values,
+                "idempotency_key": full_key,
+                "created_by_id": created_by.pk if created_by else None,
+            }
+        new_ids = _emails_insert(list(rows.values()))
+        ids.update(zip(rows, new_ids, strict=True))
         _send_after_commit(tenant, new_ids)
     return [ids[full_key] for full_key in keys]
+
+
+def _emails_insert(rows: list[dict]) -> list[int]:
+    """Write new queued emails (each a dict of the fields above); return their ids in order.
+
+    On PostgreSQL the ids are drawn from the sequence in one query and the rows written with COPY:
+    10,000 emails go in in a fraction of a second, where ``bulk_create`` spends seconds quoting
+    them into the statement. Elsewhere (the embedded SQLite) ``bulk_create``.
+    """
+    if not rows:
+        return []
+    if database.vendor != "postgresql":
+        made = OutboundEmail.objects.bulk_create([OutboundEmail(**row) for row in rows], batch_size=500)
+        return [email.pk for email in made]
+    now, columns = timezone.now(), list(rows[0])
+    table = OutboundEmail._meta.db_table
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        # Every other column of the model is written too, as its default would be.
+        statement = (
+            f"COPY {table} (id, {', '.join(columns)}, status, attempts, last_error, created_at, next_attempt_at) "
+            "FROM STDIN"
+        )
+        with cursor.copy(statement) as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                values = [json.dumps(v) if name == "private_values" else v for name, v in row.items()]
+                copy.write_row((pk, *values, EmailStatus.QUEUED, 0, "", now, now))
+    return ids
 
 
 def _render_once(tenant, kind, context: dict, names: tuple[str, ...]) -> tuple[tuple[str, str, str], dict[str, str]]:
@@ -262,15 +288,22 @@ def outbox_send(*, tenant: Tenant | None, email_id: int) -> SendResult:
     return outbox_send_many(tenant=tenant, email_ids=[email_id])[email_id]
 
 
-CLAIM = """
-    UPDATE messaging_outboundemail SET status = %(sending)s, attempts = attempts + 1, claimed_at = %(now)s
-    WHERE id IN (
+CLAIM = f"""
+    UPDATE messaging_outboundemail SET status = '{EmailStatus.SENDING.value}', attempts = attempts + 1, claimed_at = %(now)s
+    WHERE status = '{EmailStatus.QUEUED.value}' AND id IN (
         SELECT id FROM messaging_outboundemail
-        WHERE id = ANY(%(ids)s) AND status = %(queued)s AND tenant_id IS NOT DISTINCT FROM %(tenant)s
+        WHERE id = ANY(%(ids)s) AND status = '{EmailStatus.QUEUED.value}' AND tenant_id IS NOT DISTINCT FROM %(tenant)s
         ORDER BY id
         FOR UPDATE
     )
     RETURNING id
+"""
+# The hot path of delivery, one statement per email: the ORM would spend more building it than
+# PostgreSQL running it.
+MARK_SENT = f"""
+    UPDATE messaging_outboundemail SET status = '{EmailStatus.SENT.value}', sent_at = %s, last_error = '',
+        private_values = '{{}}'
+    WHERE id = %s AND status = '{EmailStatus.SENDING.value}' AND claimed_at = %s
 """
 
 
@@ -287,21 +320,10 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
     """
     results = dict.fromkeys(email_ids, SendResult("skipped"))
     claimed_at = timezone.now()
-    with database.cursor() as cursor:
-        cursor.execute(
-            CLAIM,
-            {
-                "sending": EmailStatus.SENDING,
-                "queued": EmailStatus.QUEUED,
-                "now": claimed_at,
-                "ids": list(email_ids),
-                "tenant": tenant.pk if tenant else None,
-            },
-        )
-        claimed = [pk for (pk,) in cursor.fetchall()]
+    claimed = _claim(tenant, email_ids, claimed_at)
     if not claimed:
         return results
-    emails = list(OutboundEmail.objects.filter(tenant=tenant, pk__in=claimed).order_by("pk"))
+    emails = list(OutboundEmail.objects.filter(tenant=tenant, pk__in=claimed).select_related("tenant").order_by("pk"))
     # Stop well before the sweeper would take the rows back (a slow server): the rest go back to queued.
     deadline = time.monotonic() + settings.OUTBOX_SENDING_TIMEOUT_SECONDS / 2
     smtp, broken = get_connection(), None
@@ -310,24 +332,40 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
     except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
         broken = exc
     try:
-        for index, email in enumerate(emails):
-            if time.monotonic() > deadline:
-                results.update(_release(emails[index:], claimed_at))
-                break
-            mine = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING, claimed_at=claimed_at)
-            try:
-                if broken is not None:
-                    raise broken
-                build_message(email, connection=smtp).send()
-            except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
-                results[email.pk] = _record_failure(mine, email, exc)
-                broken = broken or _reopen(smtp)
-                continue
-            mine.update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", private_values={})
-            results[email.pk] = SendResult("sent")
+        with database.cursor() as cursor:
+            for index, email in enumerate(emails):
+                if time.monotonic() > deadline:
+                    results.update(_release(emails[index:], claimed_at))
+                    break
+                try:
+                    if broken is not None:
+                        raise broken
+                    build_message(email, connection=smtp).send()
+                except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
+                    mine = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING, claimed_at=claimed_at)
+                    results[email.pk] = _record_failure(mine, email, exc)
+                    broken = broken or _reopen(smtp)
+                    continue
+                cursor.execute(MARK_SENT, [timezone.now(), email.pk, claimed_at])
+                results[email.pk] = SendResult("sent")
     finally:
         smtp.close()
     return results
+
+
+def _claim(tenant: Tenant | None, email_ids: list[int], claimed_at) -> list[int]:
+    """Take the queued rows among ``email_ids`` for this sender; return the ids it got."""
+    if database.vendor != "postgresql":
+        # The embedded SQLite has one writer at a time: no other claim runs between these two statements.
+        with transaction.atomic():
+            rows = OutboundEmail.objects.filter(tenant=tenant, pk__in=email_ids)
+            rows.filter(status=EmailStatus.QUEUED).update(
+                status=EmailStatus.SENDING, attempts=F("attempts") + 1, claimed_at=claimed_at
+            )
+            return list(rows.filter(status=EmailStatus.SENDING, claimed_at=claimed_at).values_list("pk", flat=True))
+    with database.cursor() as cursor:
+        cursor.execute(CLAIM, {"now": claimed_at, "ids": list(email_ids), "tenant": tenant.pk if tenant else None})
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _reopen(smtp) -> Exception | None:
