@@ -6,7 +6,10 @@ code, the start of one), the contract's participants (first page, a later page, 
 session's roster, and My Account with the Registration Codes tile (and a seat order's details).
 Each is requested in-process through ``django.test.Client``; the figure is the per-request latency
 (p50 / p95 / max of 50 requests after a warm-up) and the number of SQL queries one request makes.
-The data is built once by set-based SQL (``prepare``) and kept between runs.
+Each response is checked for what it must show (the searched code, the row at that depth, the
+counts as labelled). The later pages are those "Next" leads to after the 250,000th code and the
+50,000th participant (links carry the sort key of the row before). The data is built once by
+set-based SQL (``prepare``, about a minute) and kept between runs.
 """
 
 import os
@@ -371,13 +374,12 @@ def _pages(slug: str) -> list[Page]:
         codes = main.codes.order_by("-id")
         newest = codes.first()
         # A later page: the one after the 250,000th code (the 50,000th participant), as "Next" leads there.
-        later = codes[CODES_DEPTH - 1 : CODES_DEPTH + 1]
-        after_code, deep = (later[0], later[1]) if newest else (None, None)
+        after_code, deep = list(codes[CODES_DEPTH - 1 : CODES_DEPTH + 1]) or (None, None)
         void = codes.filter(status="void").first()
         target = main.codes.filter(participant__isnull=False).order_by("id")[4_242:4_243].first()
         people = main.participants.order_by(*PARTICIPANT_ORDER)
         first_person = people.first()
-        after_person, deep_person = people[PEOPLE_DEPTH - 1 : PEOPLE_DEPTH + 1] if first_person else (None, None)
+        after_person, deep_person = list(people[PEOPLE_DEPTH - 1 : PEOPLE_DEPTH + 1]) or (None, None)
         registered = session.registrations.exclude(status="cancelled").order_by("created_at", "id").first()
     base = f"/t/{slug}"
     codes_url, people_url = f"{base}/contracts/{main.pk}/codes/", f"{base}/contracts/{main.pk}/participants/"
@@ -404,15 +406,19 @@ def _pages(slug: str) -> list[Page]:
     target_text = _shown(target.code, prefix)
     partial = target_text[: len(prefix) + 5]
     return [
-        Page("codes_first", codes_url, [_shown(newest.code, prefix)]),
+        Page("codes_first", codes_url, [_shown(newest.code, prefix), "more than 10,000 in all", ">10,000+</span>"]),
         Page("codes_later", codes_later, [_shown(deep.code, prefix), "Previous"]),
         Page("codes_status", f"{codes_url}?status=void", [_shown(void.code, prefix)]),
         Page("code_search_full", f"{codes_url}?q={target_text}", [target_text, target.participant.last_name]),
         Page("code_search_partial", f"{codes_url}?q={partial}", [target_text]),
-        Page("participants_first", people_url, [f"id {first_person.pk}<"]),
+        Page("participants_first", people_url, [f"id {first_person.pk}<", "more than 10,000 in all"]),
         Page("participants_later", people_later, [f"id {deep_person.pk}<", "Previous"]),
         Page("participants_search", f"{people_url}?q=Vermeulen", ["Vermeulen, "]),
-        Page("roster", f"{base}/sessions/{session.pk}/", [registered.email, f"Registered ({ROSTER_HOLDING:,})"]),
+        Page(
+            "roster",
+            f"{base}/sessions/{session.pk}/",
+            [registered.email, f"Registered ({ROSTER_HOLDING:,})", f"· {ROSTER_HOLDING:,} in all"],
+        ),
         Page("my_account", f"{base}/account/", ["Registration Codes", f"Order R-{order.pk:06d}"], "customer"),
         Page("seat_order", f"{base}/account/seats/{order.pk}/", [f"R-{order.pk:06d}", "Rner3"], "customer"),
     ]
