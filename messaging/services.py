@@ -289,7 +289,8 @@ def outbox_send(*, tenant: Tenant | None, email_id: int) -> SendResult:
 
 
 CLAIM = f"""
-    UPDATE messaging_outboundemail SET status = '{EmailStatus.SENDING.value}', attempts = attempts + 1, claimed_at = %(now)s
+    UPDATE messaging_outboundemail
+    SET status = '{EmailStatus.SENDING.value}', attempts = attempts + 1, claimed_at = %(now)s
     WHERE status = '{EmailStatus.QUEUED.value}' AND id IN (
         SELECT id FROM messaging_outboundemail
         WHERE id = ANY(%(ids)s) AND status = '{EmailStatus.QUEUED.value}' AND tenant_id IS NOT DISTINCT FROM %(tenant)s
@@ -331,6 +332,7 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
         smtp.open()
     except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
         broken = exc
+    as_db = database.ops.adapt_datetimefield_value
     try:
         with database.cursor() as cursor:
             for index, email in enumerate(emails):
@@ -346,7 +348,7 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
                     results[email.pk] = _record_failure(mine, email, exc)
                     broken = broken or _reopen(smtp)
                     continue
-                cursor.execute(MARK_SENT, [timezone.now(), email.pk, claimed_at])
+                cursor.execute(MARK_SENT, [as_db(timezone.now()), email.pk, as_db(claimed_at)])
                 results[email.pk] = SendResult("sent")
     finally:
         smtp.close()
