@@ -62,6 +62,8 @@ class Contract(TenantOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "invitation_prefix"], name="contract_unique_prefix"),
+            # The target of the (tenant, contract) foreign keys of participants and codes.
+            models.UniqueConstraint(fields=["tenant", "id"], name="contract_id_in_tenant"),
             models.CheckConstraint(
                 condition=models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=models.F("starts_on")),
                 name="contract_ends_after_start",
@@ -92,7 +94,12 @@ class ContractPrice(TenantOwned):
 class Participant(TenantOwned):
     """A person the client organisation wants to send; may get invitation codes assigned."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="participants")
+    # One key over (tenant, contract) checks both in one lookup a row, and that the contract is the
+    # tenant's (tenancy/migration_ops.py); the name index, which leads with the contract, serves it.
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, db_constraint=False)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="participants", db_index=False, db_constraint=False
+    )
     first_name = models.CharField(max_length=150)
     last_name = models.CharField(max_length=150)
     email = models.EmailField(blank=True)

@@ -75,13 +75,27 @@ class InvitationCode(TenantOwned):
     # capped counts of a status read the index alone; the two partial indexes hold only codes with a
     # validity window, for the counts of expired and not-yet-valid codes; the unique (tenant, code)
     # index compares by bytes (varchar_pattern_ops), so it also answers "code starts with …".
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, db_index=False)
-    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="codes", db_index=False)
+    # A code costs few checks to insert, because codes are made 100,000 at a time: one foreign key
+    # over (tenant, contract) checks both in one lookup, and that the contract is the tenant's
+    # (tenancy/migration_ops.py); the batch link is provenance only, kept by Django (SET_NULL) with no
+    # database key or index; the participant and creator indexes hold only the rows that have one.
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="codes", db_index=False, db_constraint=False
+    )
     price = models.ForeignKey("contracts.ContractPrice", on_delete=models.PROTECT, related_name="codes")
     participant = models.ForeignKey(
-        "contracts.Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="codes"
+        "contracts.Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="codes", db_index=False
     )
-    batch = models.ForeignKey(CodeBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="codes")
+    batch = models.ForeignKey(
+        CodeBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="codes",
+        db_index=False,
+        db_constraint=False,
+    )
     code = models.CharField(max_length=40)
     max_uses = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     uses = models.PositiveIntegerField(default=0)
@@ -94,7 +108,7 @@ class InvitationCode(TenantOwned):
     # The first time the code left the system (viewed, downloaded, sent, redeemed): its text is fixed.
     shown_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -112,6 +126,10 @@ class InvitationCode(TenantOwned):
             models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="code_max_uses_positive"),
         ]
         indexes = [
+            models.Index(
+                fields=["participant"], condition=models.Q(participant__isnull=False), name="code_participant_idx"
+            ),
+            models.Index(fields=["created_by"], condition=models.Q(created_by__isnull=False), name="code_creator_idx"),
             models.Index(fields=["contract", "id"], name="code_contract_id_idx"),
             models.Index(
                 fields=["contract", "status", "id"],
