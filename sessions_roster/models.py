@@ -213,6 +213,8 @@ class Registration(TenantOwned):
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="registration_amount_not_negative"),
         ]
+        # A person's registrations in My Account, found by address whatever the number of sessions.
+        indexes = [models.Index("tenant", Lower("email"), name="registration_person_idx")]
         ordering = ["created_at", "id"]
 
     def __str__(self):

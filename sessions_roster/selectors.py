@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Lower, RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -163,14 +163,18 @@ def order_by_reference(*, tenant: Tenant, reference: str) -> Order:
 
 
 def registrations_for_person(*, tenant: Tenant, email: str) -> QuerySet:
+    # lower(email) as the index has it: ``email__iexact`` compares upper() and reads every row.
     return (
-        Registration.objects.filter(tenant=tenant, email__iexact=email)
+        Registration.objects.alias(email_lower=Lower("email"))
+        .filter(tenant=tenant, email_lower=email.lower())
         .select_related("session", "order")
         .order_by("-session__starts_at")
     )
 
 
 def waitlist_for_person(*, tenant: Tenant, email: str) -> QuerySet:
-    return WaitlistEntry.objects.filter(
-        tenant=tenant, email__iexact=email, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
-    ).select_related("session")
+    return (
+        WaitlistEntry.objects.alias(email_lower=Lower("email"))
+        .filter(tenant=tenant, email_lower=email.lower(), status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .select_related("session")
+    )
