@@ -18,6 +18,7 @@ import json
 import os
 import re
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -57,6 +58,7 @@ CONCURRENCY = int(os.environ.get("BENCH_OUTBOX_CONCURRENCY", 2))
 START_TIMEOUT = 60  # seconds for the workers to answer a ping
 DELIVERY_TIMEOUT = 300  # seconds from the action's start until all are delivered
 SETTLE_SECONDS = 1.0  # after the last one, how long to wait for a late double
+ANSWER_TIMEOUT = 30  # seconds for the SMTP server to start or to answer a question
 POLL_SECONDS = 0.25  # how often the counts are read while waiting (each read costs the workers a little CPU)
 
 LINK = re.compile(rb"/seats/invite/([A-Za-z0-9_-]{43})/")
@@ -109,6 +111,8 @@ def smtp_sink(port: int) -> None:
 
 
 class Sink:
+    """The SMTP server process; every answer it owes is waited for ``ANSWER_TIMEOUT`` seconds at most."""
+
     def __init__(self, port: int, env: dict):
         code = f"import django; django.setup(); from bench.outbox import smtp_sink; smtp_sink({port})"
         self.process = subprocess.Popen(
@@ -120,14 +124,21 @@ class Sink:
             text=True,
             start_new_session=True,
         )
-        ready = self.process.stdout.readline().strip()
-        if ready != "ready":
-            raise RuntimeError(f"The SMTP server did not start (said {ready!r}).")
+
+    def wait_ready(self) -> None:
+        if (said := self._answer()) != "ready":
+            raise RuntimeError(f"The SMTP server did not start (said {said!r}).")
 
     def ask(self, what: str = "count"):
         self.process.stdin.write(what + "\n")
         self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
+        return json.loads(self._answer())
+
+    def _answer(self) -> str:
+        readable, _, _ = select.select([self.process.stdout], [], [], ANSWER_TIMEOUT)
+        if not readable:
+            raise TimeoutError(f"The SMTP server did not answer within {ANSWER_TIMEOUT} s.")
+        return self.process.stdout.readline().strip()
 
 
 def free_port() -> int:
@@ -260,7 +271,7 @@ def outbox_10k() -> dict:
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
     }
-    broker = redis.Redis.from_url(BROKER_URL, socket_connect_timeout=2)
+    broker = redis.Redis.from_url(BROKER_URL, socket_connect_timeout=2, socket_timeout=10)
     broker.flushdb()
     log = tempfile.TemporaryFile(mode="w+")
     sink, workers = None, []
@@ -270,6 +281,7 @@ def outbox_10k() -> dict:
         if strangers := celery_app.control.ping(timeout=1):
             raise RuntimeError(f"Workers of an earlier run still consume from {BROKER_URL}: {strangers}")
         sink = Sink(port, env)
+        sink.wait_ready()
         workers = start_workers(env, log)
         wait_until(
             lambda: len(celery_app.control.ping(timeout=0.5)) >= WORKERS or any(w.poll() is not None for w in workers),
