@@ -173,10 +173,13 @@ def _offer_picked(tenant, service, code, first, days: int, chosen: str) -> Offer
     sends it); only that day's slots are computed, not the two weeks'."""
     try:
         starts_at = datetime.fromisoformat(chosen)
-    except ValueError:
+        if starts_at.tzinfo is None:
+            return None
+        day = starts_at.astimezone(tenant.zone).date()  # year 1 or 9999 in another zone: OverflowError
+    except (ValueError, OverflowError):
         return None
-    if starts_at.tzinfo is None:
-        return None
+    if not first <= day < first + timedelta(days=days):
+        return None  # only the days the page shows are worked out, so no far date reaches the calendar
     offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
     if offer is None or offer.starts_at.isoformat() != chosen:
         return None

@@ -4,7 +4,8 @@
 lookup a row, both that the contract exists and that it belongs to the row's tenant — where two
 single-column keys cost two lookups a row and still allowed a row of one tenant to point at another
 tenant's contract. The model fields keep ``db_constraint=False`` (Django still handles on_delete);
-this key is the database's own check. PostgreSQL only: the embedded SQLite default keeps Django's.
+this key is the database's own check. PostgreSQL only: on the embedded SQLite default these columns
+have no database key at all, and only the application's own checks apply.
 """
 
 from django.db import migrations

@@ -21,6 +21,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
@@ -85,14 +86,22 @@ def _decode(token: str, fields: list) -> list | None:
     shows the first page)."""
     try:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(values, list) or len(values) != len(fields) or None in values:
+        if not isinstance(values, list) or len(values) != len(fields) or not all(map(_plain, values)):
             return None
         values = [field.to_python(value) for field, value in zip(fields, values, strict=True)]
         for field, value in zip(fields, values, strict=True):
             field.run_validators(value)  # lengths and integer ranges the database would refuse
         return values
-    except (binascii.Error, ValueError, TypeError, ValidationError):
+    except (binascii.Error, ValueError, TypeError, OverflowError, ValidationError):
         return None
+
+
+def _plain(value) -> bool:
+    """A key value as ``encode_key`` writes them: whole numbers and text (dates as ISO text) — not
+    floats (``1e400`` overflows an integer field), not booleans, not text PostgreSQL refuses (NUL)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and "\x00" not in value)
 
 
 def _beyond(order: list[tuple[str, bool]], values: list, *, forward: bool) -> Q:
@@ -128,10 +137,14 @@ def keyset_page(
     key in ``params["after"]``, or before the one in ``params["before"]``; the first page without.
 
     ``rows`` may be several querysets of one model whose rows together make the list (a search by
-    alternatives that no single index answers): each is asked for a page and the pages are merged."""
+    alternatives that no single index answers): each is asked for a page and the pages are merged in
+    Python, so their sort fields must compare in Python as in the database: numbers and dates, not
+    text (whose order is the database's collation). One queryset keeps the database's order."""
     parts = [rows] if isinstance(rows, QuerySet) else rows
     parsed = [(name.removeprefix("-"), name.startswith("-")) for name in order]
     fields = [parts[0].model._meta.get_field(name) for name, _ in parsed]
+    if len(parts) > 1 and any(isinstance(field, models.CharField | models.TextField) for field in fields):
+        raise ValueError("Merged pages need sort fields that compare in Python as in the database (not text).")
     after = _decode(params.get("after", ""), fields)
     before = None if after else _decode(params.get("before", ""), fields)
     going_back = before is not None
@@ -143,7 +156,9 @@ def keyset_page(
         if key:
             part = part.filter(_beyond(parsed, key, forward=not going_back))
         found.update((row.pk, row) for row in part.order_by(*sorting)[: per_page + 1])
-    merged = _sorted(list(found.values()), [(name, descending != going_back) for name, descending in parsed])
+    merged = list(found.values())  # one queryset: in the database's order, whatever its collation
+    if len(parts) > 1:
+        merged = _sorted(merged, [(name, descending != going_back) for name, descending in parsed])
     shown, more = merged[:per_page], len(merged) > per_page
     if going_back:
         shown.reverse()

@@ -251,12 +251,24 @@ def test_picking_a_time_that_is_not_offered_is_refused(client, code, tomorrow_at
     assert not Slot.objects.exists()
 
 
-def test_picking_nonsense_is_refused(client, code):
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        "tomorrow, please",
+        "9999-12-31T23:00:00+00:00",  # in the tenant's zone: past the last representable day
+        "0001-01-01T00:30:00+05:00",  # before the first
+        "9999-12-31T23:30:00-05:00",
+        "2026-13-01T10:00:00+00:00",
+        "2030-01-01T10:00:00",  # no offset
+    ],
+)
+def test_picking_nonsense_is_refused(client, code, chosen):
     enter(client, CODE)
 
-    response = client.post(TIMES, {"starts_at": "tomorrow, please"})
+    response = client.post(TIMES, {"starts_at": chosen})
 
     assert response.status_code == 200 and PICK_A_TIME in text(response)
+    assert not Slot.objects.exists()
 
 
 @pytest.mark.parametrize("step", [TIMES, DETAILS])
