@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from messaging.models import OutboundEmail
 from tenancy.models import Membership, Role
@@ -21,6 +22,7 @@ def sign_in(page, base, email, password=DEFAULT_PASSWORD):
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()  # the next page, not the form still on screen
 
 
 def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, page, screens, tenant):
@@ -28,7 +30,7 @@ def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, 
     base = live_server.url
 
     sign_in(page, base, "OWNER@acme.example", "wrong password")
-    assert page.get_by_text("do not match an account").is_visible()
+    expect(page.get_by_text("do not match an account")).to_be_visible()
     screens.shot("login-error")
     sign_in(page, base, owner.email)
     assert page.get_by_role("heading", name="Acme Training").is_visible()
