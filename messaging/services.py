@@ -333,6 +333,7 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
     except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
         broken = exc
     as_db = database.ops.adapt_datetimefield_value
+    index = -1
     try:
         with database.cursor() as cursor:
             for index, email in enumerate(emails):
@@ -350,9 +351,22 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
                     continue
                 cursor.execute(MARK_SENT, [as_db(timezone.now()), email.pk, as_db(claimed_at)])
                 results[email.pk] = SendResult("sent")
+    except Exception:
+        # Something else broke (the database while marking one sent): the rows not tried yet go back to
+        # the queue now instead of waiting for the sweeper; the one in hand stays "sending", as it may
+        # have gone out, and the sweeper decides about it.
+        _release_quietly(emails[index + 1 :], claimed_at)
+        raise
     finally:
         smtp.close()
     return results
+
+
+def _release_quietly(emails: list[OutboundEmail], claimed_at) -> None:
+    try:
+        _release(emails, claimed_at)
+    except Exception:
+        logger.exception("%s claimed emails stay 'sending' until the sweeper takes them back.", len(emails))
 
 
 def _claim(tenant: Tenant | None, email_ids: list[int], claimed_at) -> list[int]:

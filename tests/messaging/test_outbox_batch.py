@@ -281,3 +281,36 @@ def test_the_sweeper_sends_what_it_finds_in_chunks_per_tenant(tenant, other_tena
     ]
     assert services.outbox_sweep() == 123
     assert delivered_once(smtp, ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_mid_chunk_gives_the_untried_rows_back_at_once(tenant, smtp, monkeypatch):
+    """The database refusing to mark one email sent: that one stays "sending" (it went out; the
+    sweeper decides), the ones after it are queued again at once, not held until the sweeper."""
+    ids = queued(tenant, 4)
+    marks = {"n": 0}
+    real_cursor = connection.cursor
+
+    def cursor(*args, **kwargs):
+        wrapped = real_cursor(*args, **kwargs)
+        real_execute = wrapped.execute
+
+        def execute(sql, params=None):
+            if sql is services.MARK_SENT:
+                marks["n"] += 1
+                if marks["n"] == 2:  # the second email's mark fails
+                    sql, params = "SELECT 1 / 0", None
+            return real_execute(sql, params)
+
+        wrapped.execute = execute
+        return wrapped
+
+    monkeypatch.setattr(connection, "cursor", cursor)
+    with pytest.raises(Exception, match="division by zero"):
+        services.outbox_send_many(tenant=tenant, email_ids=ids)
+    monkeypatch.undo()
+
+    status = dict(OutboundEmail.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert [status[pk] for pk in ids] == [EmailStatus.SENT, EmailStatus.SENDING, EmailStatus.QUEUED, EmailStatus.QUEUED]
+    assert sorted(m["To"] for m in smtp.messages) == ["r0@example.com", "r1@example.com"]
+    assert all(e.attempts == 0 for e in OutboundEmail.objects.filter(pk__in=ids[2:]))
