@@ -1,5 +1,7 @@
 """Forms of the My Account pages where a customer hands out their seats."""
 
+from collections import Counter
+
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import validate_email
@@ -8,25 +10,27 @@ from accounts.models import User, normalize_email
 from imports.parsing import Problem, parse_csv
 from tenancy.models import NO_CONTROL_CHARACTERS
 
-MAX_ADDRESSES = 500
+MAX_ADDRESSES = 500  # typed into the box
+MAX_CSV_ADDRESSES = 10_000  # in an uploaded file (with what is typed)
 MAX_CSV_BYTES = 1_000_000
 ADDRESS_COLUMNS = ("email", "first_name", "last_name")
 CSV_TOO_LARGE = "The file is larger than 1 MB."
 ADDRESS_INVALID = "These are not email addresses: {bad}."
 ADDRESS_TWICE = "Each address once, please: {twice}."
-TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time."
+TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time; upload a CSV for up to {MAX_CSV_ADDRESSES:,}."
+TOO_MANY_IN_FILES = f"At most {MAX_CSV_ADDRESSES:,} addresses at a time."
 NO_ADDRESS = "Enter at least one email address."
 NAMES_NEEDED = "A new learner needs a first and a last name."
 NOBODY_PICKED = "Fill in a new learner, or tick at least one earlier learner."
 
 
-def parse_addresses(text: str) -> list[str]:
+def parse_addresses(text: str, *, limit: int = MAX_ADDRESSES) -> list[str]:
     """Addresses separated by lines, commas, semicolons or spaces; each checked, none twice."""
     raw = [part for part in text.replace(",", " ").replace(";", " ").split() if part]
     if not raw:
         raise forms.ValidationError(NO_ADDRESS)
-    if len(raw) > MAX_ADDRESSES:
-        raise forms.ValidationError(TOO_MANY_ADDRESSES)
+    if len(raw) > limit:
+        raise forms.ValidationError(TOO_MANY_ADDRESSES if limit == MAX_ADDRESSES else TOO_MANY_IN_FILES)
     bad = []
     for address in raw:
         try:
@@ -39,7 +43,7 @@ def parse_addresses(text: str) -> list[str]:
     if bad:
         raise forms.ValidationError(ADDRESS_INVALID.format(bad=", ".join(bad[:10])))
     emails = [normalize_email(a) for a in raw]
-    twice = sorted({e for e in emails if emails.count(e) > 1})
+    twice = sorted(email for email, count in Counter(emails).items() if count > 1)
     if twice:
         raise forms.ValidationError(ADDRESS_TWICE.format(twice=", ".join(twice[:10])))
     return emails
@@ -57,7 +61,7 @@ class InviteLearnersForm(forms.Form):
         label="Or a CSV file of addresses",
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="A column email; first_name and last_name may be there too.",
+        help_text="A column email (first_name and last_name may be there too); up to 10,000 rows.",
     )
     message = forms.CharField(
         label="Added message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
@@ -67,6 +71,7 @@ class InviteLearnersForm(forms.Form):
         cleaned = super().clean()
         typed = cleaned.get("addresses") or ""
         upload = cleaned.get("csv_file")
+        limit = MAX_CSV_ADDRESSES if upload else MAX_ADDRESSES
         if upload:
             try:
                 typed += "\n" + "\n".join(addresses_from_csv(upload))
@@ -75,7 +80,7 @@ class InviteLearnersForm(forms.Form):
                 return cleaned
         if "addresses" in cleaned and not self.errors:
             try:
-                cleaned["addresses"] = parse_addresses(typed)
+                cleaned["addresses"] = parse_addresses(typed, limit=limit)
             except forms.ValidationError as exc:
                 self.add_error("addresses", exc)
         return cleaned
@@ -86,7 +91,7 @@ def addresses_from_csv(upload) -> list[str]:
     content = upload.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
         raise forms.ValidationError(CSV_TOO_LARGE)
-    parsed = parse_csv(content, columns=ADDRESS_COLUMNS, required=("email",), max_rows=MAX_ADDRESSES)
+    parsed = parse_csv(content, columns=ADDRESS_COLUMNS, required=("email",), max_rows=MAX_CSV_ADDRESSES)
     problems = list(parsed.problems)
     emails, seen = [], {}
     for row in parsed.rows:
