@@ -1,9 +1,15 @@
 """Helpers shared by the scenarios: memory, timing a COPY, a tenant with one contract and price."""
 
+import contextlib
+import os
 import resource
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import connection
 
@@ -13,6 +19,34 @@ from contracts.models import Contract, ContractPrice, Organisation
 from invitations import codes
 from tenancy.models import Tenant
 from tenancy.scoping import isolated_scope
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_ROOT = ROOT / "var" / "bench-static"  # the production storage renders pages from collected files
+
+
+def collect_static() -> None:
+    """Collect the static files into STATIC_ROOT, as a deployment does before serving pages."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "STATIC_ROOT": str(STATIC_ROOT)},
+        check=True,
+    )
+
+
+def stop_group(process: subprocess.Popen, *, grace: float = 20) -> None:
+    """Stop a process started in its own session and everything it started: SIGTERM to the group (a
+    warm shutdown), then SIGKILL if it is still there after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def peak_rss_mb() -> float:

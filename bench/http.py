@@ -21,7 +21,6 @@ database sessions) is reported too: unlike the wall clock, other work on the mac
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -49,10 +48,9 @@ from invitations.services import CODE_USED_UP
 from tenancy.models import Tenant
 from tenancy.scoping import isolated_scope
 
-from .common import peak_rss_mb, random_prefix
+from .common import ROOT, STATIC_ROOT, collect_static, peak_rss_mb, random_prefix, stop_group
 from .registry import Scenario, Verdict, register
 
-ROOT = Path(__file__).resolve().parent.parent
 TENANT = "bench-http"
 CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "50"))
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "30"))  # the closed loop, as the issue states it
@@ -76,18 +74,12 @@ MAX_USES = 3
 ATTEMPTS_PER_CODE = MAX_USES + 1  # each code handed to one visitor more than it has uses
 CODES_PER_LOAD = 3_000  # × 4 visitors: more than a load can start (checked), so none goes round twice
 SLOT_CAPACITY = 100  # seats are not what is measured: 8 times a day for 14 days do not fill up
-STATIC_ROOT = ROOT / "var" / "bench-static"
 
 
 def prepare() -> dict:
     """The tenant, and the collected static files the production storage needs to render a page."""
     Tenant.objects.get_or_create(slug=TENANT, defaults={"name": "Bench HTTP"})
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "STATIC_ROOT": str(STATIC_ROOT)},
-        check=True,
-    )
+    collect_static()
     return {"value": 0, "peak_mb": peak_rss_mb(), "ok": True}
 
 
@@ -205,21 +197,6 @@ def flush_redis() -> None:
         client.close()
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """The process and everything it started (its own session): TERM, then KILL after 10 s."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=10)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @dataclass(frozen=True)
 class Server:
     base: str
@@ -274,7 +251,7 @@ def gunicorn(workdir: Path):
         _wait_until_up(base, process, log)
         yield Server(base, process.pid)
     finally:
-        _stop(process)
+        stop_group(process, grace=10)
 
 
 def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
@@ -307,7 +284,7 @@ def load(server: Server, scenario: str, seconds: float, *, warmup: float = WARMU
     try:
         out, err = process.communicate(timeout=seconds + warmup + 60)
     finally:
-        _stop(process)
+        stop_group(process, grace=10)
     if process.returncode:
         raise RuntimeError(f"the load generator failed ({process.returncode}):\n{err[-3000:]}")
     figures = json.loads(out.strip().splitlines()[-1])

@@ -21,7 +21,6 @@ import os
 import re
 import resource
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from tenancy.models import Tenant
 from tenancy.scoping import isolated_scope
 from tenancy.urlresolvers import tenant_reverse
 
-from .common import peak_rss_mb
+from .common import peak_rss_mb, stop_group
 from .registry import Scenario, Verdict, register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,20 +151,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def stop_group(process: subprocess.Popen, *, grace: float = 20) -> None:
-    """SIGTERM to the process group (a warm shutdown), then SIGKILL if it is still there."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 # The workers.

@@ -12,15 +12,11 @@ counts as labelled). The later pages are those "Next" leads to after the 250,000
 set-based SQL (``prepare``, about a minute) and kept between runs.
 """
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.db import connection, transaction
 from django.test import Client as HttpClient
@@ -38,11 +34,8 @@ from tenancy.models import Membership, Role, Tenant
 from tenancy.pagination import encode_key, row_key
 from tenancy.scoping import isolated_scope, scopes_disabled
 
-from .common import peak_rss_mb
+from .common import STATIC_ROOT, collect_static, peak_rss_mb
 from .registry import Scenario, Verdict, register
-
-ROOT = Path(__file__).resolve().parent.parent
-STATIC_ROOT = ROOT / "var" / "bench-static-pages"  # the production storage renders from collected files
 
 BIG, EMPTY = "bench-pages", "bench-pages-empty"
 OTHERS = [f"bench-pages-other-{n:02d}" for n in range(1, 11)]
@@ -311,12 +304,7 @@ def _other_seat_orders(cursor, objects) -> None:
 
 def prepare() -> dict:
     """Build the tenants once (one transaction: all or nothing); later runs find them there."""
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "STATIC_ROOT": str(STATIC_ROOT)},
-        check=True,
-    )
+    collect_static()
     if Tenant.objects.filter(slug=EMPTY).exists():
         return {"value": 0, "peak_mb": peak_rss_mb(), "ok": True}
     started = time.perf_counter()
