@@ -7,6 +7,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from tenancy.bulk import insert_rows
 from tenancy.models import Tenant
 
 from .models import Contract, ContractEvent, ContractPrice, EventKind, Organisation, Participant
@@ -172,31 +173,13 @@ def _details_arrays(details: list[tuple]) -> list[list]:
 
 def participants_insert(*, tenant: Tenant, contract: Contract, details: list[tuple]) -> list[int]:
     """Add participants (each a tuple in PARTICIPANT_DETAILS order, already checked); return their
-    ids in the same order. On PostgreSQL the ids are drawn from the sequence in one query and the
-    rows written with COPY (the fastest way in; the ids are known, so nothing needs returning);
-    elsewhere ``bulk_create``."""
-    if not details:
-        return []
+    ids in the same order (written with COPY on PostgreSQL: tenancy/bulk.py)."""
     now = timezone.now()
-    if connection.vendor != "postgresql":
-        rows = [dict(zip(PARTICIPANT_DETAILS, d, strict=True)) for d in details]
-        made = Participant.objects.bulk_create(
-            [Participant(tenant=tenant, contract=contract, **row) for row in rows], batch_size=1000
-        )
-        return [participant.pk for participant in made]
-    table = Participant._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(details)]
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(PARTICIPANT_DETAILS)
-        with cursor.copy(
-            f"COPY {table} (id, tenant_id, contract_id, {columns}, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for pk, row in zip(ids, details, strict=True):
-                copy.write_row((pk, tenant.pk, contract.pk, *row, now, now))
-    return ids
+    return insert_rows(
+        Participant,
+        ("tenant_id", "contract_id", *PARTICIPANT_DETAILS, "created_at", "updated_at"),
+        [(tenant.pk, contract.pk, *row, now, now) for row in details],
+    )
 
 
 def participants_update(*, tenant: Tenant, contract: Contract, details: dict[int, tuple]) -> None:
