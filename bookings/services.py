@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.services import client_for_booking
 from messaging.services import email_queue
+from tenancy.events import publish
 from tenancy.models import Tenant
 
 from .models import Booking, BookingStatus, Service, Slot, WeeklyAvailability
@@ -173,6 +174,13 @@ def booking_create(
         notes=details.notes,
         price_amount=price_amount,
     )
+    publish(
+        tenant=tenant,
+        name="booking.created",
+        obj=booking,
+        summary=f"Booking {booking.reference}: {service.name} for {booking.first_name} {booking.last_name}.",
+        payload={"booking": booking_facts(booking)},
+    )
     if not booking.email:  # a card without an address: nobody to tell
         return booking
     local = timezone.localtime(booking.starts_at, tenant.zone)
@@ -193,6 +201,21 @@ def booking_create(
     return booking
 
 
+def booking_facts(booking: Booking) -> dict:
+    """A booking as webhooks and the audit trail tell it."""
+    return {
+        "reference": booking.reference,
+        "service": booking.service.name,
+        "starts_at": booking.starts_at,
+        "ends_at": booking.ends_at,
+        "first_name": booking.first_name,
+        "last_name": booking.last_name,
+        "email": booking.email,
+        "price_amount": booking.price_amount,
+        "client_id": booking.client_id,
+    }
+
+
 def booking_cancel(*, tenant: Tenant, booking: Booking, actor) -> Booking:
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(tenant=tenant, pk=booking.pk)
@@ -205,4 +228,12 @@ def booking_cancel(*, tenant: Tenant, booking: Booking, actor) -> Booking:
         booking.cancelled_at = timezone.now()
         booking.cancelled_by = actor
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        publish(
+            tenant=tenant,
+            name="booking.cancelled",
+            obj=booking,
+            actor=actor,
+            summary=f"Booking {booking.reference} cancelled.",
+            payload={"booking": booking_facts(booking)},
+        )
     return booking

@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.forms",
     "django_scopes",
     "import_export",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tenancy",
     "accounts",
     "messaging",
@@ -57,6 +60,10 @@ INSTALLED_APPS = [
     "sessions_roster",
     "regcodes",
     "packages_credits",
+    "audit",
+    "webhooks",
+    "analytics",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +223,25 @@ CELERY_BEAT_SCHEDULE = {
     "code-batches-resume": {"task": "invitations.tasks.resume_code_batches", "schedule": 300.0},
     "imports-resume": {"task": "imports.tasks.resume_imports", "schedule": 300.0},
     "session-holds-expire": {"task": "sessions_roster.tasks.expire_holds", "schedule": 60.0},
+    "webhooks-sweep": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 60.0},
 }
+
+# SMS (messaging/sms): the backend is chosen by URL — console:// (printed), outbox:// (kept on the
+# Outbox page only), or an http(s):// provider endpoint with SMS_API_KEY.
+SMS_URL = env.str("SMS_URL", default="console://")
+SMS_API_KEY = env.str("SMS_API_KEY", default="")
+SMS_FROM = env.str("SMS_FROM", default="Tessera")
+
+# Outgoing webhooks (webhooks/).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# Deployments refuse endpoints on loopback and private networks; development and tests allow them.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+
+# JSON API (api/): Django REST framework and its OpenAPI schema.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")  # per API key, on the shared cache
+REST_FRAMEWORK = {}
+SPECTACULAR_SETTINGS = {}
 
 LOGGING = {
     "version": 1,

@@ -20,6 +20,10 @@ tenant_patterns = [
     path("seats/", include("regcodes.urls_public")),
     path("courses/", include("regcodes.urls")),
     path("packages/", include("packages_credits.urls")),
+    path("audit/", include("audit.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("analytics/", include("analytics.urls")),
+    path("api-keys/", include("api.urls_dashboard")),
 ]
 
 urlpatterns = [
@@ -27,6 +31,7 @@ urlpatterns = [
     path("workspaces/", tenancy_views.workspaces, name="workspaces"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
 ]
 

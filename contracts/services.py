@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import normalize_email
 from tenancy.bulk import insert_rows
+from tenancy.events import publish
 from tenancy.models import Tenant
 
 from .models import Contract, ContractEvent, ContractPrice, EventKind, Organisation, Participant
@@ -22,9 +23,12 @@ PARTICIPANT_EMAIL_TAKEN = "Another participant of this contract already has this
 
 
 def event_record(
-    *, tenant: Tenant, contract: Contract, kind: str, summary: str, actor=None, code=None, data=None
+    *, tenant: Tenant, contract: Contract, kind: str, summary: str, actor=None, code=None, data=None, changes=None
 ) -> ContractEvent:
-    return ContractEvent.objects.create(
+    """A line of the contract's History tab, and the same fact in the tenant's audit trail
+    (``contract.<kind>``; a redemption is published by the booking itself, with its webhook facts).
+    ``changes``: ``{field: (before, after)}`` of an edit."""
+    event = ContractEvent.objects.create(
         tenant=tenant,
         contract=contract,
         kind=kind,
@@ -34,6 +38,17 @@ def event_record(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         data=data or {},
     )
+    if kind != EventKind.CODE_REDEEMED:
+        publish(
+            tenant=tenant,
+            name=f"contract.{kind}",
+            obj=code if code is not None else contract,
+            actor=actor,
+            summary=summary,
+            payload={"contract_id": contract.pk, **(data or {})},
+            changes=changes,
+        )
+    return event
 
 
 def _save(instance, message_on_conflict: dict):

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from tenancy.events import publish
 from tenancy.models import Tenant
 from tenancy.tasks import enqueue_on_commit
 
@@ -45,6 +46,14 @@ def import_start(*, tenant: Tenant, kind: str, params: dict, upload, actor) -> I
             content=content,
             size=len(content),
             created_by=actor,
+        )
+        publish(
+            tenant=tenant,
+            name="import.started",
+            obj=job,
+            actor=actor,
+            summary=f"File {job.original_name} uploaded ({registry.get(kind).label}), {job.size:,} bytes.",
+            payload={"kind": kind, "params": params},
         )
         enqueue_on_commit(validate_import, tenant_id=tenant.pk, job_id=job.pk)
     return job
@@ -153,6 +162,14 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
                 job.content = b""
                 fields.append("content")
             job.save(update_fields=fields)
+            publish(
+                tenant=tenant,
+                name="import.committed",
+                obj=job,
+                actor=actor,
+                summary=f"File {job.original_name} imported ({kind.label}).",
+                payload={"kind": job.kind, "summary": job.summary},
+            )
             return job
     except Exception as exc:
         logger.exception("Import %s failed while committing.", job_id)

@@ -12,6 +12,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 VALIDITY_ORDER = "“Valid until” must be after “valid from”."
 SHORT_CODE_CONFIRM = "Codes shorter than {width} characters are easier to guess: tick the box to confirm."
 DOMAIN_INVALID = "Enter a domain like example.com (without @)."
+CAMPAIGN_HELP = "Optional tag for the analytics, e.g. spring-mailing."
 
 
 def _validity_fields():
@@ -45,6 +46,9 @@ class TermsMixin:
             raise forms.ValidationError(DOMAIN_INVALID)
         return domain
 
+    def clean_campaign(self):
+        return " ".join(self.cleaned_data.get("campaign", "").split())
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
@@ -71,6 +75,7 @@ class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
         label="Only for email addresses at",
         help_text="Optional, e.g. acme.com (its subdomains count too).",
     )
+    campaign = forms.CharField(required=False, max_length=50, label="Campaign", help_text=CAMPAIGN_HELP)
     accept_short = _accept_short_field()
 
     def __init__(self, *args, prices, **kwargs):
@@ -114,6 +119,7 @@ class CodeEditForm(TermsMixin, forms.Form):
     max_uses = forms.IntegerField(min_value=1, max_value=100_000, label="Uses allowed")
     valid_from, valid_until = _validity_fields()
     restricted_domain = forms.CharField(required=False, max_length=253, label="Only for email addresses at")
+    campaign = forms.CharField(required=False, max_length=50, label="Campaign", help_text=CAMPAIGN_HELP)
 
     def __init__(self, *args, prices, locked_text: bool, **kwargs):
         super().__init__(*args, **kwargs)

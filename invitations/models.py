@@ -47,6 +47,7 @@ class CodeBatch(TenantOwned):
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     restricted_domain = models.CharField(max_length=253, blank=True)
+    campaign = models.CharField(max_length=50, blank=True, default="", db_default="")
     status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
     created_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -105,6 +106,8 @@ class InvitationCode(TenantOwned):
     restricted_domain = models.CharField(
         max_length=253, blank=True, help_text="Only email addresses at this domain may book with the code."
     )
+    # A free tag for analytics ("spring-mailing"): figures per campaign across contracts.
+    campaign = models.CharField(max_length=50, blank=True, default="", db_default="")
     # The first time the code left the system (viewed, downloaded, sent, redeemed): its text is fixed.
     shown_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -131,6 +134,7 @@ class InvitationCode(TenantOwned):
             ),
             models.Index(fields=["created_by"], condition=models.Q(created_by__isnull=False), name="code_creator_idx"),
             models.Index(fields=["contract", "id"], name="code_contract_id_idx"),
+            models.Index(fields=["tenant", "campaign"], condition=~models.Q(campaign=""), name="code_campaign_idx"),
             models.Index(
                 fields=["contract", "status", "id"],
                 include=["tenant", "valid_from", "valid_until"],
@@ -195,3 +199,35 @@ class Redemption(TenantOwned):
 
     def __str__(self):
         return f"{self.code_id} → booking {self.booking_id}"
+
+
+class SendChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class CodeSend(TenantOwned):
+    """A code sent to someone (by email or SMS): whom, when, by whom, and the outbox row that carries
+    it. A resend is a new row; the first row's time is the code's "sent" time in the analytics."""
+
+    code = models.ForeignKey(InvitationCode, on_delete=models.CASCADE, related_name="sends")
+    channel = models.CharField(max_length=5, choices=SendChannel.choices)
+    recipient = models.CharField(max_length=254, help_text="Email address or phone number (E.164).")
+    name = models.CharField(max_length=200, blank=True)
+    outbox_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The outbox row (email or SMS) that carries it."
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["code", "sent_at"], name="codesend_code_idx"),
+            models.Index(fields=["tenant", "sent_at"], name="codesend_tenant_idx"),
+        ]
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return f"{self.code_id} → {self.recipient}"

@@ -17,6 +17,7 @@ from bookings.models import Booking, Service
 from bookings.services import BookingDetails, booking_create
 from contracts.models import Contract, ContractPrice, ContractStatus, EventKind, Participant
 from contracts.services import event_record
+from tenancy.events import publish
 from tenancy.models import Tenant
 from tenancy.tasks import enqueue_on_commit
 
@@ -65,6 +66,7 @@ class CodeTerms:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     restricted_domain: str = ""
+    campaign: str = ""
 
 
 # Generating ---------------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ def code_batch_create(
             valid_from=terms.valid_from,
             valid_until=terms.valid_until,
             restricted_domain=terms.restricted_domain,
+            campaign=terms.campaign,
             created_by=actor,
         )
         enqueue_on_commit(run_code_batch, tenant_id=tenant.pk, batch_id=batch.pk)
@@ -149,7 +152,7 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
 
 
 def _terms_of(batch: CodeBatch) -> CodeTerms:
-    return CodeTerms(batch.max_uses, batch.valid_from, batch.valid_until, batch.restricted_domain)
+    return CodeTerms(batch.max_uses, batch.valid_from, batch.valid_until, batch.restricted_domain, batch.campaign)
 
 
 def _insert_codes(
@@ -192,10 +195,11 @@ def _insert_codes(
             cursor.execute(
                 f"""
                 INSERT INTO {table} (tenant_id, contract_id, batch_id, code, price_id, participant_id, max_uses,
-                    uses, status, valid_from, valid_until, restricted_domain, shown_at, created_by_id, created_at)
+                    uses, status, valid_from, valid_until, restricted_domain, campaign, shown_at, created_by_id,
+                    created_at)
                 SELECT %s, %s, %s, t.code, {"t.price_id" if per_row_price else "%s"},
                     {"t.participant_id" if participant_ids is not None else "NULL::bigint"},
-                    %s, 0, %s, %s, %s, %s, NULL, %s, %s
+                    %s, 0, %s, %s, %s, %s, %s, NULL, %s, %s
                 FROM unnest({splits}) AS t({", ".join(columns)})
                 ON CONFLICT DO NOTHING
                 """,
@@ -209,6 +213,7 @@ def _insert_codes(
                     terms.valid_from,
                     terms.valid_until,
                     terms.restricted_domain,
+                    terms.campaign,
                     created_by,
                     now,
                     *lists,
@@ -230,6 +235,7 @@ def _insert_codes(
                 valid_from=terms.valid_from,
                 valid_until=terms.valid_until,
                 restricted_domain=terms.restricted_domain,
+                campaign=terms.campaign,
                 created_by_id=created_by,
                 created_at=now,
             )
@@ -365,6 +371,7 @@ def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -
                 code=code,
                 summary=f"Code {code.shown} changed: {', '.join(name.replace('_', ' ') for name in sorted(changes))}.",
                 data={name: str(value) for name, value in before.items()},
+                changes={name: (before[name], getattr(code, name)) for name in changes},
             )
     return code
 
@@ -570,7 +577,20 @@ def code_redeem_and_book(
         booking = booking_create(
             tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=code.price.amount
         )
-        Redemption.objects.create(tenant=tenant, code=code, booking=booking, email=details.email, redeemed_at=now)
+        redemption = Redemption.objects.create(
+            tenant=tenant, code=code, booking=booking, email=details.email, redeemed_at=now
+        )
+        publish(
+            tenant=tenant,
+            name="code.redeemed",
+            obj=code,
+            summary=f"Code {code.shown} redeemed by {details.email} (booking {booking.reference}).",
+            payload={
+                "code": code_facts(code, uses=code.uses + 1),
+                "redemption": {"id": redemption.pk, "email": details.email, "redeemed_at": now},
+                "booking": {"reference": booking.reference, "starts_at": booking.starts_at, "service": service.name},
+            },
+        )
         event_record(
             tenant=tenant,
             contract=code.contract,
@@ -581,6 +601,22 @@ def code_redeem_and_book(
             data={"booking": booking.pk},
         )
     return booking
+
+
+def code_facts(code: InvitationCode, **overrides) -> dict:
+    """A code as webhooks and the audit trail tell it."""
+    facts = {
+        "id": code.pk,
+        "code": code.shown,
+        "contract_id": code.contract_id,
+        "contract": code.contract.name,
+        "price_code": code.price.price_code,
+        "campaign": code.campaign,
+        "uses": code.uses,
+        "max_uses": code.max_uses,
+        "participant_id": code.participant_id,
+    }
+    return {**facts, **overrides}
 
 
 def release_for_cancelled_booking(*, tenant: Tenant, booking: Booking, actor) -> None:

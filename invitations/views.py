@@ -44,6 +44,7 @@ CSV_HEADER = [
     "valid_from",
     "valid_until",
     "restricted_domain",
+    "campaign",
     "participant_id",
     "participant_name",
     "participant_email",
@@ -108,7 +109,7 @@ def code_generate(request, contract_id):
             quantity=data["quantity"],
             width=data["width"],
             terms=services.CodeTerms(
-                data["max_uses"], data["valid_from"], data["valid_until"], data["restricted_domain"]
+                data["max_uses"], data["valid_from"], data["valid_until"], data["restricted_domain"], data["campaign"]
             ),
             actor=request.user,
         )
@@ -173,6 +174,7 @@ def code_edit(request, contract_id, code_id):
         "valid_from": code.valid_from,
         "valid_until": code.valid_until,
         "restricted_domain": code.restricted_domain,
+        "campaign": code.campaign,
     }
     form = CodeEditForm(request.POST or None, initial=initial, prices=prices, locked_text=code.text_locked)
     if request.method == "POST" and form.is_valid():
@@ -271,6 +273,7 @@ def codes_download(request, contract_id):
                 local(code.valid_from),
                 local(code.valid_until),
                 code.restricted_domain,
+                code.campaign,
                 participant.pk if participant else "",
                 participant.full_name if participant else "",
                 participant.email if participant else "",

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tenancy.bulk import insert_rows
+from tenancy.events import publish
 from tenancy.models import Tenant
 from tenancy.scoping import scopes_disabled
 from tenancy.tasks import enqueue_on_commit
@@ -122,7 +123,20 @@ def email_queue(
         )
         if created:
             _send_after_commit(tenant, [email.pk])
+            _published_send(tenant, email, created_by)
     return email
+
+
+def _published_send(tenant: Tenant | None, email: OutboundEmail, actor) -> None:
+    if tenant is not None:
+        publish(
+            tenant=tenant,
+            name="email.queued",
+            obj=email,
+            actor=actor,
+            summary=f"Email “{email.subject}” ({email.template_key}) to {email.to_email}.",
+            payload={"to": email.to_email, "template": email.template_key},
+        )
 
 
 def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEmail:
@@ -151,6 +165,7 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             created_by=actor,
         )
         _send_after_commit(tenant, [copy.pk])
+        _published_send(tenant, copy, actor)
     return copy
 
 
@@ -214,6 +229,16 @@ def emails_queue(
         new_ids = _emails_insert(list(rows.values()))
         ids.update(zip(rows, new_ids, strict=True))
         _send_after_commit(tenant, new_ids)
+        if tenant is not None and new_ids:
+            publish(
+                tenant=tenant,
+                name="emails.queued",
+                actor=created_by,
+                summary=f"{len(new_ids):,} emails ({key}) queued, to {rows[next(iter(rows))]['to_email']} and others."
+                if len(new_ids) > 1
+                else f"Email ({key}) queued to {rows[next(iter(rows))]['to_email']}.",
+                payload={"template": key, "count": len(new_ids), "first_id": new_ids[0], "last_id": new_ids[-1]},
+            )
     return [ids[full_key] for full_key in keys]
 
 

@@ -20,6 +20,7 @@ from accounts.models import Client
 from bookings.models import Booking, Service
 from bookings.services import BookingDetails, booking_create
 from messaging.services import email_queue
+from tenancy.events import publish
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
@@ -322,6 +323,19 @@ def booking_with_credit(*, tenant: Tenant, client: Client, service: Service, sta
             client=client,
         )
         CreditUse.objects.create(tenant=tenant, credit=credit, booking=booking)
+        used = Credit.objects.values_list("used", "total").get(tenant=tenant, pk=credit.pk)
+        publish(
+            tenant=tenant,
+            name="package.used",
+            obj=held,
+            summary=f"A credit of {held.name} used by {client.email or client} (booking {booking.reference}).",
+            payload={
+                "client_package": {"id": held.pk, "name": held.name, "expires_on": held.expires_on},
+                "client": {"id": client.pk, "email": client.email},
+                "credit": {"id": credit.pk, "used": used[0], "total": used[1]},
+                "booking": {"reference": booking.reference, "service": service.name, "starts_at": booking.starts_at},
+            },
+        )
     return booking
 
 

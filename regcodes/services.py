@@ -26,6 +26,7 @@ from invitations import codes as code_text
 from messaging.services import Recipient, email_queue, emails_queue
 from payments.providers import PaymentRequest, payment_provider
 from tenancy.bulk import insert_rows
+from tenancy.events import publish
 from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
 from tenancy.tokens import link_matches, link_token, looks_like_token, new_salt, token_hash
@@ -264,7 +265,7 @@ def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: 
         status=LearnerInviteStatus.INVALID, closed_at=timezone.now()
     )
     start = today(tenant)
-    return CourseAccess.objects.create(
+    access = CourseAccess.objects.create(
         tenant=tenant,
         learner=user,
         product_session=product_session,
@@ -272,6 +273,30 @@ def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: 
         starts_on=start,
         ends_on=start + timedelta(days=product_session.access_days),
     )
+    publish(
+        tenant=tenant,
+        name="learner.registered",
+        obj=access,
+        summary=f"{user.email} registered for {product_session} with code {code.code}.",
+        payload={"access": access_facts(access)},
+    )
+    return access
+
+
+def access_facts(access: CourseAccess) -> dict:
+    """A learner's access as webhooks and the audit trail tell it."""
+    return {
+        "id": access.pk,
+        "learner_email": access.learner.email,
+        "learner_id": access.learner_id,
+        "product_session": str(access.product_session),
+        "product_session_id": access.product_session_id,
+        "code": access.code.code,
+        "order_id": access.code.order_id,
+        "starts_on": access.starts_on,
+        "ends_on": access.ends_on,
+        "revoked_at": access.revoked_at,
+    }
 
 
 def invites_send(
@@ -512,6 +537,14 @@ def access_remove(*, tenant: Tenant, access: CourseAccess, actor) -> CourseAcces
         access.save(update_fields=["revoked_at", "revoked_by"])
         RegistrationCode.objects.filter(tenant=tenant, pk=access.code_id, status=CodeStatus.CLAIMED).update(
             status=CodeStatus.AVAILABLE, learner=None, claimed_at=None
+        )
+        publish(
+            tenant=tenant,
+            name="access.removed",
+            obj=access,
+            actor=actor,
+            summary=f"Access of {access.learner.email} to {access.product_session} removed; the code is free again.",
+            payload={"access": access_facts(access)},
         )
     return access
 

@@ -10,6 +10,7 @@ import re
 from django.http import Http404
 from django.utils import timezone
 
+from .events import acting_as, actor_of
 from .scoping import isolated_scope
 from .selectors import tenant_by_slug
 
@@ -23,6 +24,12 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # What the request changes is done by its signed-in person (tenancy/events.py), looked up
+        # only when an event needs it.
+        with acting_as(lambda: actor_of(getattr(request, "user", None))):
+            return self._in_scope(request)
+
+    def _in_scope(self, request):
         request.tenant = None
         match = TENANT_PATH.match(request.path_info)
         if match:
