@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit trail"
+
+    def ready(self):
+        from tenancy import events, navigation
+        from tenancy.models import Role
+
+        from . import services, tracking
+
+        events.subscribe(services.audit_record)
+        tracking.connect()
+        navigation.register(
+            navigation.NavItem("Audit trail", "audit:list", min_role=Role.ADMIN, order=870, active_prefix="audit:")
+        )

@@ -58,6 +58,7 @@ OBJECT_ARGUMENTS = {
     "learner_id",
     "package_id",
     "client_package_id",
+    "event_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

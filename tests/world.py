@@ -116,4 +116,7 @@ def build_world(tenant) -> World:
         "product_session_id": course_run.pk,
         "learner_id": seat_access.learner_id,
     }
+    from audit.models import AuditEvent
+
+    objects["event_id"] = AuditEvent.objects.filter(tenant=tenant).latest("id").pk
     return World(tenant, objects)
