@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self):
+        from tenancy import events, navigation
+        from tenancy.models import Role
+
+        from .services import deliveries_for_event
+
+        events.subscribe(deliveries_for_event)
+        navigation.register(
+            navigation.NavItem(
+                "Webhooks", "webhooks:endpoints", min_role=Role.ADMIN, order=880, active_prefix="webhooks:"
+            )
+        )

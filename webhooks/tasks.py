@@ -1,0 +1,31 @@
+"""Thin Celery tasks of outgoing webhooks: they take ids, re-enter the tenant and call one service."""
+
+import logging
+
+from celery import shared_task
+
+from tenancy.tasks import TenantTask
+
+from .services import deliveries_sweep, delivery_attempt
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(base=TenantTask, name="webhooks.tasks.deliver_webhook")
+def deliver_webhook(*, tenant, delivery_id):
+    result = delivery_attempt(tenant=tenant, delivery_id=delivery_id)
+    if result.retry_in is not None:
+        if deliver_webhook.app.conf.task_always_eager:
+            # No broker (the embedded default): retrying now would ignore the backoff and hold the
+            # request; the delivery waits, pending, for `manage.py sweep_webhooks`.
+            logger.warning("Webhook delivery %s waits for `manage.py sweep_webhooks` to retry.", delivery_id)
+        else:
+            deliver_webhook.apply_async(
+                kwargs={"tenant_id": tenant.pk, "delivery_id": delivery_id}, countdown=result.retry_in
+            )
+    return result.outcome
+
+
+@shared_task(name="webhooks.tasks.sweep_deliveries")
+def sweep_deliveries():
+    return deliveries_sweep()
