@@ -43,6 +43,10 @@ ACTION_OF_ENDING = {
     "cancelled": Action.REVOKE,
     "voided": Action.REVOKE,
     "replayed": Action.SEND,
+    "void": Action.REVOKE,
+    "withdrawn": Action.REVOKE,
+    "invalid": Action.REVOKE,
+    "expired": Action.REVOKE,
 }
 
 

@@ -63,6 +63,7 @@ NOT_TRACKED = {
     "webhooks.webhookendpoint": "webhook_endpoint.created / changed / deleted",
     "webhooks.webhookdelivery": "its own delivery log; a replay is webhook_delivery.replayed",
 }
+REVOKING_STATUSES = {"cancelled", "void", "revoked", "withdrawn", "invalid", "expired"}
 SKIPPED_ALWAYS = {"id", "tenant", "created_at", "updated_at", "last_login"}
 # Secrets and what leads to them never enter the trail, whatever the model.
 SECRET_PARTS = ("hash", "salt", "token", "secret", "password")
@@ -131,9 +132,11 @@ def _after_save(sender, instance, created, raw=False, **kwargs):
     after = _values(instance, fields)
     changes = {key: [before[key], after[key]] for key in after if before.get(key) != after[key]}
     if changes:
+        # A status moved to an end such as "cancelled" is a revocation, and named after it.
+        ending = changes.get("status", [None, None])[1]
         publish(
             tenant=tenant,
-            name=f"{label}.changed",
+            name=f"{label}.{ending if ending in REVOKING_STATUSES else 'changed'}",
             obj=instance,
             summary=f"{name.capitalize()} “{instance}” changed: {', '.join(k.replace('_', ' ') for k in changes)}.",
             changes=changes,

@@ -176,9 +176,19 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
         failed = ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING)
         if failed.filter(kind__in=registry.customer_owned_kinds()).exists():
             failed.update(content=b"")
-        failed.update(
-            status=ImportStatus.FAILED,
-            failure=COMMIT_FAILED.format(error=type(exc).__name__),
-            updated_at=timezone.now(),
-        )
+        with transaction.atomic():
+            if failed.update(
+                status=ImportStatus.FAILED,
+                failure=COMMIT_FAILED.format(error=type(exc).__name__),
+                updated_at=timezone.now(),
+            ):
+                job = ImportJob.objects.get(tenant=tenant, pk=job_id)
+                publish(
+                    tenant=tenant,
+                    name="import.failed",
+                    obj=job,
+                    actor=actor,
+                    summary=f"File {job.original_name} could not be imported ({type(exc).__name__}); nothing changed.",
+                    payload={"kind": job.kind},
+                )
         return ImportJob.objects.get(tenant=tenant, pk=job_id)
