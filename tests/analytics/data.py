@@ -16,7 +16,6 @@ from sessions_roster.models import SessionInvitation
 from ..factories import (
     BookingFactory,
     CodeFactory,
-    ContractFactory,
     PriceFactory,
     ProductSessionFactory,
     SessionFactory,
