@@ -1,12 +1,13 @@
 from django import forms
 
-from .models import EmailStatus
+from .models import Channel, EmailStatus
 from .rendering import TemplateSources
 from .services import template_validate
 
 
 class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *EmailStatus.choices], required=False)
+    channel = forms.ChoiceField(choices=[("", "Email and SMS"), *Channel.choices], required=False)
     q = forms.CharField(required=False, max_length=200, label="Search")
 
 

@@ -16,15 +16,23 @@ class EmailStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class OutboundEmail(TenantOwned):
-    """One email, written in the same transaction as the change that causes it.
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
 
-    The idempotency key makes asking twice for the same email give the same row; a resend is a new
-    row pointing at the original. Rows without a tenant are platform emails (password reset).
+
+class OutboundEmail(TenantOwned):
+    """One email or SMS (the outbox), written in the same transaction as the change that causes it.
+
+    The idempotency key makes asking twice for the same message give the same row; a resend is a new
+    row pointing at the original. Rows without a tenant are platform emails (password reset). An SMS
+    row has ``to_phone`` (E.164) and only ``body_text``; its ``subject`` is what the Outbox lists.
     """
 
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE)
-    to_email = models.EmailField()
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL)
+    to_email = models.EmailField(blank=True)
+    to_phone = models.CharField(max_length=16, blank=True, default="", db_default="")
     subject = models.CharField(max_length=998)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
@@ -43,10 +51,13 @@ class OutboundEmail(TenantOwned):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The SMS provider's id for the accepted message (its answer's "id"), for questions to the provider.
+    provider_id = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="outbox_tenant_status_idx"),
+            models.Index(fields=["tenant", "channel", "-created_at"], name="outbox_tenant_channel_idx"),
             models.Index(fields=["tenant", "-created_at"], name="outbox_tenant_created_idx"),
             models.Index(
                 fields=["next_attempt_at"],
@@ -57,7 +68,15 @@ class OutboundEmail(TenantOwned):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"{self.subject} → {self.to_email}"
+        return f"{self.subject} → {self.recipient}"
+
+    @property
+    def recipient(self) -> str:
+        return self.to_phone if self.channel == Channel.SMS else self.to_email
+
+    @property
+    def is_sms(self) -> bool:
+        return self.channel == Channel.SMS
 
     @property
     def shown_text(self) -> str:

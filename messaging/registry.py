@@ -1,7 +1,8 @@
 """The kinds of email Tessera sends. Each app registers its own in ``AppConfig.ready()``.
 
 A kind's default subject, text and HTML live in template files named after its key:
-``emails/<app>/<name>.subject.txt``, ``.txt`` and ``.html`` for the key ``<app>.<name>``.
+``emails/<app>/<name>.subject.txt``, ``.txt`` and ``.html`` for the key ``<app>.<name>``; a kind
+that can also go by SMS (``sms=True``) has its short text in ``emails/<app>/<name>.sms.txt``.
 """
 
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ class EmailKind:
     tenant_editable: bool = True
     # Context values that are secrets (links with tokens): never shown in the outbox.
     private: tuple[str, ...] = ()
+    # It can also go by SMS, with the text of the default file ``<name>.sms.txt`` (not tenant-editable).
+    sms: bool = False
 
     def default_template_name(self, part: str) -> str:
         app, name = self.key.split(".", 1)
-        suffix = {"subject": ".subject.txt", "text": ".txt", "html": ".html"}[part]
+        suffix = {"subject": ".subject.txt", "text": ".txt", "html": ".html", "sms": ".sms.txt"}[part]
         return f"emails/{app}/{name}{suffix}"
 
 

@@ -102,3 +102,16 @@ def render_email(sources: TemplateSources, context: dict) -> RenderedEmail:
     text = _render(sources.text, context, autoescape=False).strip() + "\n"
     html = _render(sources.html, context, autoescape=True).strip()
     return RenderedEmail(subject=subject[:998], text=text, html=html)
+
+
+SMS_MAX_CHARS = 1600  # ten concatenated segments: more than any provider delivers as one message
+
+
+def render_sms(source: str, context: dict) -> str:
+    """An SMS text: rendered in the sandbox without escaping, blank lines and spaces squeezed."""
+    text = _render(source, context, autoescape=False)
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise EmailTemplateError("The SMS text is empty once rendered.")
+    return text[:SMS_MAX_CHARS]

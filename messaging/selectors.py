@@ -7,16 +7,20 @@ from django.template.loader import get_template
 from tenancy.models import Tenant
 
 from . import registry
-from .models import EmailStatus, EmailTemplateOverride, OutboundEmail
+from .models import Channel, EmailStatus, EmailTemplateOverride, OutboundEmail
 from .rendering import TemplateSources
 
 
-def outbox_list(*, tenant: Tenant, status: str = "", search: str = "") -> QuerySet[OutboundEmail]:
+def outbox_list(*, tenant: Tenant, status: str = "", search: str = "", channel: str = "") -> QuerySet[OutboundEmail]:
     emails = OutboundEmail.objects.filter(tenant=tenant).defer("body_text", "body_html")
     if status in EmailStatus.values:
         emails = emails.filter(status=status)
+    if channel in Channel.values:
+        emails = emails.filter(channel=channel)
     if search:
-        emails = emails.filter(Q(to_email__icontains=search) | Q(subject__icontains=search))
+        emails = emails.filter(
+            Q(to_email__icontains=search) | Q(to_phone__contains=search.replace(" ", "")) | Q(subject__icontains=search)
+        )
     return emails.order_by("-created_at", "-id")
 
 

@@ -1,5 +1,5 @@
-"""Writes of the outbox: queue an email with the change that causes it, send it, retry it, resend it,
-and save a tenant's template overrides.
+"""Writes of the outbox: queue an email or an SMS with the change that causes it, send it, retry it,
+resend it, and save a tenant's template overrides.
 
 How "sent or visibly failed, never lost, never twice" is kept is written down in docs/concurrency.md.
 """
@@ -19,7 +19,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as database
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from tenancy.bulk import insert_rows
@@ -28,9 +28,16 @@ from tenancy.models import Tenant
 from tenancy.scoping import scopes_disabled
 from tenancy.tasks import enqueue_on_commit
 
-from . import private, registry
-from .models import EmailStatus, EmailTemplateOverride, OutboundEmail
-from .rendering import EmailTemplateError, RenderedEmail, TemplateSources, compile_template, render_email
+from . import private, registry, sms
+from .models import Channel, EmailStatus, EmailTemplateOverride, OutboundEmail
+from .rendering import (
+    EmailTemplateError,
+    RenderedEmail,
+    TemplateSources,
+    compile_template,
+    render_email,
+    render_sms,
+)
 from .selectors import default_sources, template_sources
 
 logger = logging.getLogger(__name__)
@@ -154,7 +161,9 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             raise ValidationError(RESENT_A_MOMENT_AGO)
         copy = OutboundEmail.objects.create(
             tenant=tenant,
+            channel=email.channel,
             to_email=email.to_email,
+            to_phone=email.to_phone,
             subject=email.subject,
             body_text=email.body_text,
             body_html=email.body_html,
@@ -165,18 +174,23 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             created_by=actor,
         )
         _send_after_commit(tenant, [copy.pk])
-        _published_send(tenant, copy, actor)
+        if copy.channel == Channel.SMS:
+            _published_sms(tenant, copy, actor)
+        else:
+            _published_send(tenant, copy, actor)
     return copy
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """One email of a batch: its address, its idempotency key, and its values of the kind's private
-    names (``{"link": …}``); everything else in the email is the batch's shared context."""
+    """One message of a batch: its address (or phone number), its idempotency key, and its values of
+    the kind's private names (``{"link": …}``); everything else is the batch's shared context, plus
+    ``context``: values of this message only (its codes, a name), for which it is rendered on its own."""
 
     to: str
     idempotency_key: str
     private: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
 
 
 def emails_queue(
@@ -211,9 +225,12 @@ def emails_queue(
             if full_key in ids or full_key in rows:
                 continue
             names = tuple(sorted(recipient.private))
-            if names not in rendered:
-                rendered[names] = _render_once(tenant, kind, context, names)
-            texts, shown = rendered[names]
+            if recipient.context:
+                texts, shown = _render_once(tenant, kind, {**context, **recipient.context}, names)
+            else:
+                if names not in rendered:
+                    rendered[names] = _render_once(tenant, kind, context, names)
+                texts, shown = rendered[names]
             (subject, text, html), private_values = private.copy_with_values(texts, shown, recipient.private)
             rows[full_key] = {
                 "tenant_id": tenant.pk if tenant else None,
@@ -260,7 +277,142 @@ def _render_once(tenant, kind, context: dict, names: tuple[str, ...]) -> tuple[t
     return (rendered.subject, rendered.text, html), {name: shown_context[name] for name in names}
 
 
-SEND_CHUNK = 100  # emails a send task takes at once, over one SMTP connection
+# SMS ----------------------------------------------------------------------------------------------
+
+NOT_BY_SMS = "The “{key}” messages cannot go by SMS."
+
+
+def _sms_kind(key: str) -> registry.EmailKind:
+    kind = _kind(key)
+    if not kind.sms:
+        raise ValueError(NOT_BY_SMS.format(key=key))
+    return kind
+
+
+def _sms_source(kind: registry.EmailKind) -> str:
+    return get_template(kind.default_template_name("sms")).template.source
+
+
+def sms_subject(kind: registry.EmailKind) -> str:
+    """What the Outbox lists for an SMS, where an email shows its subject."""
+    return f"SMS: {kind.label}"
+
+
+def sms_render(*, tenant: Tenant | None, key: str, context: dict) -> tuple[str, dict[str, str]]:
+    """The SMS text of a kind (its default file), with placeholders for the private values; and those."""
+    kind = _sms_kind(key)
+    shown_context, private_values = private.hide({**base_context(tenant), **context}, kind.private)
+    return render_sms(_sms_source(kind), shown_context), private_values
+
+
+def sms_queue(
+    *,
+    tenant: Tenant | None,
+    to: str,
+    key: str,
+    context: dict,
+    idempotency_key: str,
+    created_by=None,
+) -> OutboundEmail:
+    """``email_queue`` for an SMS: one outbox row (channel "sms") in the caller's transaction, sent
+    after commit by the same tasks, retried the same way. ``to`` is normalised to E.164; a number
+    that is not one raises ``ValidationError`` (``sms.PHONE_INVALID``) and nothing is written."""
+    phone = sms.phone_normalise(to)
+    text, private_values = sms_render(tenant=tenant, key=key, context=context)
+    full_key = f"{tenant.pk if tenant else 'platform'}:{idempotency_key}"
+    with transaction.atomic():
+        row, created = OutboundEmail.objects.get_or_create(
+            tenant=tenant,
+            idempotency_key=full_key,
+            defaults={
+                "channel": Channel.SMS,
+                "to_email": "",
+                "to_phone": phone,
+                "subject": sms_subject(_kind(key)),
+                "body_text": text,
+                "body_html": "",
+                "template_key": key,
+                "private_values": private_values,
+                "created_by": created_by,
+            },
+        )
+        if created:
+            _send_after_commit(tenant, [row.pk])
+            _published_sms(tenant, row, created_by)
+    return row
+
+
+def _published_sms(tenant: Tenant | None, row: OutboundEmail, actor) -> None:
+    if tenant is not None:
+        publish(
+            tenant=tenant,
+            name="sms.queued",
+            obj=row,
+            actor=actor,
+            summary=f"SMS ({row.template_key}) to {row.to_phone}.",
+            payload={"to": row.to_phone, "template": row.template_key},
+        )
+
+
+def sms_queue_many(
+    *,
+    tenant: Tenant | None,
+    key: str,
+    context: dict,
+    recipients: list[Recipient],
+    created_by=None,
+) -> list[int]:
+    """``emails_queue`` for SMS: many rows in one insert (COPY), sent after commit in chunks. Each
+    text is rendered on its own (an SMS template is a line or two). Every number is normalised
+    first; one that is not a number raises ``ValidationError`` and nothing is written. Returns the
+    rows' ids in the order of ``recipients``; a key asked for before gives the existing row."""
+    kind = _sms_kind(key)
+    if shared := set(context) & set(kind.private):
+        raise ValueError(f"Private values go in each recipient's values, not the shared context: {shared}.")
+    phones = [sms.phone_normalise(recipient.to) for recipient in recipients]
+    prefix = tenant.pk if tenant else "platform"
+    keys = [f"{prefix}:{recipient.idempotency_key}" for recipient in recipients]
+    source, subject, base = _sms_source(kind), sms_subject(kind), {**base_context(tenant), **context}
+    with transaction.atomic():
+        ids = dict(
+            OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list("idempotency_key", "pk")
+        )
+        rows = {}
+        for full_key, recipient, phone in zip(keys, recipients, phones, strict=True):
+            if full_key in ids or full_key in rows:
+                continue
+            shown, private_values = private.hide({**base, **recipient.context, **recipient.private}, kind.private)
+            rows[full_key] = {
+                "tenant_id": tenant.pk if tenant else None,
+                "channel": Channel.SMS.value,
+                "to_email": "",
+                "to_phone": phone,
+                "subject": subject,
+                "body_text": render_sms(source, shown),
+                "body_html": "",
+                "template_key": key,
+                "private_values": private_values,
+                "idempotency_key": full_key,
+                "created_by_id": created_by.pk if created_by else None,
+            }
+        new_ids = _emails_insert(list(rows.values()))
+        ids.update(zip(rows, new_ids, strict=True))
+        _send_after_commit(tenant, new_ids)
+        if tenant is not None and new_ids:
+            first = rows[next(iter(rows))]["to_phone"]
+            publish(
+                tenant=tenant,
+                name="sms.batch_queued",
+                actor=created_by,
+                summary=f"{len(new_ids):,} SMS ({key}) queued, to {first} and others."
+                if len(new_ids) > 1
+                else f"SMS ({key}) queued to {first}.",
+                payload={"template": key, "count": len(new_ids), "first_id": new_ids[0], "last_id": new_ids[-1]},
+            )
+    return [ids[full_key] for full_key in keys]
+
+
+SEND_CHUNK = 100  # messages a send task takes at once (emails over one SMTP connection)
 
 
 def _send_after_commit(tenant: Tenant | None, email_ids: list[int]) -> None:
@@ -311,13 +463,15 @@ MARK_SENT = f"""
 
 
 def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int, SendResult]:
-    """Send the queued emails among ``email_ids`` over one SMTP connection; ``{id: result}``.
+    """Send the queued emails and SMS among ``email_ids`` (emails over one SMTP connection, SMS through
+    the ``SMS_URL`` backend); ``{id: result}``.
 
     Claiming is one statement, queued → sending, committed before the SMTP conversation: of two
     workers handed the same ids only one gets each row (the other waits on the row lock, then finds
-    it no longer queued). Each email is then marked sent as soon as the server accepted it, or has its
-    failure recorded for a retry with backoff, on its own: a failure mid-chunk retries only the
-    failed ones. A worker killed mid-chunk leaves its unsent rows in "sending" for the sweeper.
+    it no longer queued). Each message is then marked sent as soon as the server accepted it, or has
+    its failure recorded for a retry with backoff, on its own: a failure mid-chunk retries only the
+    failed ones; an SMS the provider refused for good (a 4xx) is failed at once, with its answer.
+    A worker killed mid-chunk leaves its unsent rows in "sending" for the sweeper.
     Every later write is conditional on this claim (its ``claimed_at``), so a row the sweeper has
     handed to someone else is never overwritten.
     """
@@ -329,11 +483,15 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
     emails = list(OutboundEmail.objects.filter(tenant=tenant, pk__in=claimed).select_related("tenant").order_by("pk"))
     # Stop well before the sweeper would take the rows back (a slow server): the rest go back to queued.
     deadline = time.monotonic() + settings.OUTBOX_SENDING_TIMEOUT_SECONDS / 2
-    smtp, broken = get_connection(), None
-    try:
-        smtp.open()
-    except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
-        broken = exc
+    smtp = broken = sms_backend = None
+    if any(email.channel != Channel.SMS for email in emails):  # no SMTP conversation for a chunk of SMS
+        smtp = get_connection()
+        try:
+            smtp.open()
+        except Exception as exc:  # a refused connection, a timeout: every email of the chunk failed this attempt
+            broken = exc
+    if any(email.channel == Channel.SMS for email in emails):
+        sms_backend = sms.get_backend()
     as_db = database.ops.adapt_datetimefield_value
     index = -1
     try:
@@ -342,16 +500,27 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
                 if time.monotonic() > deadline:
                     results.update(_release(emails[index:], claimed_at))
                     break
+                mine = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING, claimed_at=claimed_at)
+                provider_id = ""
                 try:
-                    if broken is not None:
-                        raise broken
-                    build_message(email, connection=smtp).send()
-                except Exception as exc:  # SMTP errors, refused connections, timeouts: all worth a retry
-                    mine = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING, claimed_at=claimed_at)
-                    results[email.pk] = _record_failure(mine, email, exc)
-                    broken = broken or _reopen(smtp)
+                    if email.channel == Channel.SMS:
+                        provider_id = sms_backend.send(build_sms(email))
+                    else:
+                        if broken is not None:
+                            raise broken
+                        build_message(email, connection=smtp).send()
+                except sms.SmsRejected as exc:
+                    results[email.pk] = _record_rejection(mine, email, exc)
                     continue
-                cursor.execute(MARK_SENT, [as_db(timezone.now()), email.pk, as_db(claimed_at)])
+                except Exception as exc:  # SMTP errors, refused connections, timeouts, 5xx: all worth a retry
+                    results[email.pk] = _record_failure(mine, email, exc)
+                    if email.channel != Channel.SMS:
+                        broken = broken or _reopen(smtp)
+                    continue
+                if provider_id:
+                    cursor.execute(MARK_SMS_SENT, [as_db(timezone.now()), provider_id, email.pk, as_db(claimed_at)])
+                else:
+                    cursor.execute(MARK_SENT, [as_db(timezone.now()), email.pk, as_db(claimed_at)])
                 results[email.pk] = SendResult("sent")
     except Exception:
         # Something else broke (the database while marking one sent): the rows not tried yet go back to
@@ -360,8 +529,30 @@ def outbox_send_many(*, tenant: Tenant | None, email_ids: list[int]) -> dict[int
         _release_quietly(emails[index + 1 :], claimed_at)
         raise
     finally:
-        smtp.close()
+        if smtp is not None:
+            smtp.close()
     return results
+
+
+MARK_SMS_SENT = f"""
+    UPDATE messaging_outboundemail SET status = '{EmailStatus.SENT.value}', sent_at = %s, last_error = '',
+        private_values = '{{}}', provider_id = %s
+    WHERE id = %s AND status = '{EmailStatus.SENDING.value}' AND claimed_at = %s
+"""
+
+
+def build_sms(row: OutboundEmail) -> sms.SmsMessage:
+    return sms.SmsMessage(
+        to=row.to_phone, text=private.reveal(row.body_text, row.private_values), sender=settings.SMS_FROM
+    )
+
+
+def _record_rejection(rows, email: OutboundEmail, exc: Exception) -> SendResult:
+    """Refused for good (the provider said the message itself is wrong): failed now, visibly."""
+    error = str(exc)[:2000]
+    rows.update(status=EmailStatus.FAILED, last_error=error)
+    logger.error("SMS %s refused by the provider: %s", email.pk, error)
+    return SendResult("failed")
 
 
 def _release_quietly(emails: list[OutboundEmail], claimed_at) -> None:

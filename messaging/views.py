@@ -24,10 +24,13 @@ def outbox(request):
     filters = OutboxFilterForm(request.GET)
     filters.is_valid()  # a bad value drops only its own filter; the page says so
     status, query = filters.cleaned_data.get("status", ""), filters.cleaned_data.get("q", "")
-    emails = outbox_list(tenant=request.tenant, status=status, search=query)
+    channel = filters.cleaned_data.get("channel", "")
+    emails = outbox_list(tenant=request.tenant, status=status, search=query, channel=channel)
     page = Paginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
-        request, "messaging/outbox.html", {"filters": filters, "page": page, "filtered": bool(status or query)}
+        request,
+        "messaging/outbox.html",
+        {"filters": filters, "page": page, "filtered": bool(status or query or channel)},
     )
 
 
@@ -48,7 +51,7 @@ def outbox_resend(request, email_id):
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=email.pk))
-    messages.success(request, f"A new copy to {copy.to_email} is queued.")
+    messages.success(request, f"A new copy to {copy.recipient} is queued.")
     return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=copy.pk))
 
 
