@@ -13,7 +13,7 @@ class EndpointFactory(InTenant):
     class Meta:
         model = WebhookEndpoint
 
-    url = factory.Sequence(lambda n: f"https://crm{n}.example.com/hooks/tessera")
+    url = factory.Sequence(lambda n: f"https://crm{n}.example.invalid/hooks/tessera")  # .invalid never resolves
     description = "CRM"
     events = factory.LazyFunction(lambda: list(WEBHOOK_EVENTS))
     secret = factory.LazyFunction(new_secret)
