@@ -59,6 +59,8 @@ OBJECT_ARGUMENTS = {
     "package_id",
     "client_package_id",
     "event_id",
+    "endpoint_id",
+    "delivery_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -116,6 +116,10 @@ def build_world(tenant) -> World:
         "product_session_id": course_run.pk,
         "learner_id": seat_access.learner_id,
     }
+    from .webhooks.factories import DeliveryFactory
+
+    delivery = DeliveryFactory(tenant=tenant)
+    objects.update(endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk)
     from audit.models import AuditEvent
 
     objects["event_id"] = AuditEvent.objects.filter(tenant=tenant).latest("id").pk
