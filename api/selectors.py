@@ -27,7 +27,8 @@ def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey:
 
 
 def api_key_for_text(text: str) -> ApiKey | None:
-    """The active key a request presents, or None (not a key, unknown, wrong secret or revoked).
+    """The key a request presents (revoked ones too: the caller says so), or None when the text is
+    not a key, or no key has that prefix and secret.
 
     The one place the API crosses tenants: the key names its workspace, so it is found before any
     tenant scope exists; everything after runs inside that workspace's scope."""
@@ -37,7 +38,7 @@ def api_key_for_text(text: str) -> ApiKey | None:
     prefix, secret = parts
     with scopes_disabled():
         key = ApiKey.objects.filter(prefix=prefix).select_related("tenant").first()
-    if key is None or not keys.secret_matches(secret, key.secret_hash) or key.revoked_at is not None:
+    if key is None or not keys.secret_matches(secret, key.secret_hash):
         return None
     return key
 
