@@ -403,8 +403,9 @@ def delivery_attempt(*, tenant: Tenant, delivery_id: int) -> AttemptResult:
     return AttemptResult("retry", retry_in=delay)
 
 
-def deliveries_sweep() -> int:
-    """Re-enqueue deliveries whose task was lost (broker down, worker killed). Crosses tenants on
+def deliveries_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
+    """Re-enqueue deliveries whose task was lost (broker down, worker killed) or whose retry is due
+    and was left to the sweeper; a due delivery's own task gets ``grace`` first. Crosses tenants on
     purpose. Enqueuing one twice is harmless: only one attempt can claim it."""
     from .tasks import deliver_webhook
 
@@ -416,7 +417,7 @@ def deliveries_sweep() -> int:
         )
         stale.update(claimed_at=None)
         due = WebhookDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, claimed_at__isnull=True, next_attempt_at__lte=now - SWEEP_GRACE
+            status=DeliveryStatus.PENDING, claimed_at__isnull=True, next_attempt_at__lte=now - grace
         )
         batch = list(due.order_by("next_attempt_at").values_list("pk", "tenant_id")[:1000])
         # Due now, but not again for the grace period: the next sweep leaves them to their tasks.
