@@ -58,6 +58,7 @@ OBJECT_ARGUMENTS = {
     "learner_id",
     "package_id",
     "client_package_id",
+    "api_key_id",
     "event_id",
     "endpoint_id",
     "delivery_id",
@@ -77,6 +78,31 @@ GLOBAL_URLS = {
     "accounts:password_reset_complete": "static text",
     "accounts:password_change": "the signed-in person's own password",
     "accounts:password_change_done": "static text",
+    "api:schema": "the API's OpenAPI schema: no tenant data",
+    "api:docs": "the API's docs page: no tenant data",
+    "api:contracts": "JSON API: tenant from the API key",
+    "api:codes": "JSON API: tenant from the API key",
+    "api:batch": "JSON API: tenant from the API key",
+    "api:participants": "JSON API: tenant from the API key",
+    "api:contract_imports": "JSON API: tenant from the API key",
+    "api:code_lookup": "JSON API: tenant from the API key",
+    "api:code_redeem": "JSON API: tenant from the API key",
+    "api:bookings": "JSON API: tenant from the API key",
+    "api:sessions": "JSON API: tenant from the API key",
+    "api:registrations": "JSON API: tenant from the API key",
+    "api:packages": "JSON API: tenant from the API key",
+    "api:import": "JSON API: tenant from the API key",
+    "api:import_commit": "JSON API: tenant from the API key",
+}
+# Arguments of the global URLs that take some (the JSON API's), for the junk-input walk.
+GLOBAL_URL_ARGUMENTS = {
+    "api:codes": {"contract_id": 1},
+    "api:batch": {"contract_id": 1, "batch_id": 1},
+    "api:participants": {"contract_id": 1},
+    "api:contract_imports": {"contract_id": 1},
+    "api:registrations": {"session_id": 1},
+    "api:import": {"job_id": 1},
+    "api:import_commit": {"job_id": 1},
 }
 PLATFORM_PREFIX = "admin/"  # Django admin: platform operators (is_staff) only
 JUNK_QUERY = {"page": "-1x", "q": "\x00<script>", "status": "nonsense", "sort": "'; drop table"}
@@ -234,7 +260,7 @@ def test_no_page_fails_on_junk_input(tenant):
         if name == "accounts:password_reset_confirm":
             url = reverse(name, kwargs={"uidb64": "junk", "token": "junk-token"})
         else:
-            url = reverse(name)
+            url = reverse(name, kwargs=GLOBAL_URL_ARGUMENTS.get(name))
         for response in (http.get(url, JUNK_QUERY), http.post(url, JUNK_FORM)):
             if response.status_code >= 500:
                 failures.append(f"{name}: {response.status_code}")

@@ -115,6 +115,7 @@ def build_world(tenant) -> World:
         "product_id": course_run.product_id,
         "product_session_id": course_run.pk,
         "learner_id": seat_access.learner_id,
+        "api_key_id": _api_key(tenant).pk,
     }
     from .webhooks.factories import DeliveryFactory
 
@@ -124,3 +125,9 @@ def build_world(tenant) -> World:
 
     objects["event_id"] = AuditEvent.objects.filter(tenant=tenant).latest("id").pk
     return World(tenant, objects)
+
+
+def _api_key(tenant):
+    from api.services import api_key_create
+
+    return api_key_create(tenant=tenant, name="World key", scope="read", actor=None)[0]
