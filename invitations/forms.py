@@ -169,3 +169,39 @@ class DetailsForm(forms.Form):
     notes = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Anything we should know?"
     )
+
+
+# Sending codes
+
+PASTE_EXAMPLE = "ana@example.com, Ana Lima, 2\n+44 7700 900123, Sam Jones"
+PASTE_OR_FILE = "Paste the recipients or choose a CSV file."
+NOT_BOTH = "Paste the recipients or choose a CSV file, not both."
+
+
+class CodeSendForm(forms.Form):
+    """Who gets codes: a pasted list or a CSV file; both become the same upload (invitations/sends_csv.py)."""
+
+    recipients = forms.CharField(
+        required=False,
+        max_length=1_000_000,
+        label="Paste recipients",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "placeholder": PASTE_EXAMPLE}),
+        help_text="One per line: an email address or a phone number with its country code, then optionally a "
+        "name and how many codes (1 when left out), separated by commas, semicolons or tabs.",
+    )
+    file = forms.FileField(
+        required=False,
+        label="Or a CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="Columns recipient, name, codes (only recipient is required); UTF-8, comma or semicolon separated.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        pasted, upload = (cleaned.get("recipients") or "").strip(), cleaned.get("file")
+        if not self.errors:
+            if pasted and upload:
+                raise forms.ValidationError(NOT_BOTH)
+            if not pasted and not upload:
+                raise forms.ValidationError(PASTE_OR_FILE)
+        return cleaned

@@ -18,7 +18,7 @@ from tenancy.models import Tenant
 from tenancy.pagination import Total, capped_count
 
 from . import codes
-from .models import CodeBatch, CodeStatus, InvitationCode, Redemption, ShownStatus
+from .models import CodeBatch, CodeSend, CodeStatus, InvitationCode, Redemption, ShownStatus
 
 
 def status_filter(status: str, now=None) -> Q:
@@ -90,7 +90,13 @@ def codes_for_contract(
         rows = rows.filter(participant__isnull=True)
     rows = (
         rows.select_related("price__service", "participant", "contract")
-        .annotate(has_redemptions=Exists(Redemption.objects.filter(code=OuterRef("pk"))))
+        .annotate(
+            has_redemptions=Exists(Redemption.objects.filter(code=OuterRef("pk"))),
+            # The latest send, read through (code, sent_at) for the page's rows only.
+            sent_to=Subquery(
+                CodeSend.objects.filter(code=OuterRef("pk")).order_by("-sent_at", "-id").values("recipient")[:1]
+            ),
+        )
         .order_by("-id")
     )
     if not query.strip():
@@ -204,3 +210,50 @@ def listed_codes(items: list[dict] | None, *, contract: Contract) -> list[Listed
         )
         for item in sorted(items or [], key=lambda item: item["id"])
     ]
+
+
+def sends_of_code(*, tenant: Tenant, code: InvitationCode) -> list[CodeSend]:
+    """The code's sends, newest first, each with ``outbox``: its outbox row (or None), in two queries."""
+    from messaging.models import OutboundEmail
+
+    sends = list(CodeSend.objects.filter(tenant=tenant, code=code).select_related("sent_by"))
+    rows = OutboundEmail.objects.filter(tenant=tenant, pk__in=[s.outbox_id for s in sends if s.outbox_id]).only(
+        "pk", "status", "attempts", "last_error", "sent_at", "channel"
+    )
+    by_id = {row.pk: row for row in rows}
+    for send in sends:
+        send.outbox = by_id.get(send.outbox_id)
+    return sends
+
+
+def send_get(*, tenant: Tenant, code: InvitationCode, send_id) -> CodeSend:
+    send = CodeSend.objects.filter(tenant=tenant, code=code, pk=send_id).first() if send_id else None
+    if send is None:
+        raise Http404("No such send of this code.")
+    return send
+
+
+def sent_codes(*, tenant: Tenant, contract: Contract, code_ids: list[int]) -> QuerySet[InvitationCode]:
+    """The selected codes as the send page lists them, each with ``sent_to`` (its latest send)."""
+    return (
+        InvitationCode.objects.filter(tenant=tenant, contract=contract, pk__in=code_ids)
+        .select_related("price__service", "contract")
+        .annotate(
+            sent_to=Subquery(
+                CodeSend.objects.filter(code=OuterRef("pk")).order_by("-sent_at", "-id").values("recipient")[:1]
+            )
+        )
+        .order_by("id")
+    )
+
+
+def send_imports(*, tenant: Tenant, contract: Contract):
+    """The contract's recent bulk sends (imports of the ``invitations.code_sends`` kind)."""
+    from imports.models import ImportJob
+
+    return (
+        ImportJob.objects.filter(tenant=tenant, kind="invitations.code_sends", params__contract=contract.pk)
+        .defer("content", "problems")
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )

@@ -1,8 +1,12 @@
 """Staff pages of invitation codes: the contract's Invitation Codes and Bookings tabs, generating
-codes (with the progress of a batch), one code's page, editing, voiding, deleting, the CSV."""
+codes (with the progress of a batch), one code's page, editing, voiding, deleting, the CSV, sending
+codes to a list of people and sending one again."""
+
+import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -11,14 +15,23 @@ from django.utils import timezone
 from contracts.selectors import contract_get, events_of, participant_get, prices_of
 from contracts.views import contract_page
 from imports.csv_export import stream_csv
+from imports.services import import_start
 from tenancy.decorators import staff_required
 from tenancy.pagination import capped_count, keyset_page
-from tenancy.shortcuts import confirm_page
+from tenancy.shortcuts import confirm_page, id_from
 from tenancy.urlresolvers import tenant_reverse
 
 from . import codes as code_text
-from . import services
-from .forms import CodeEditForm, CodeFilterForm, GenerateForm, ParticipantCodeForm, attempts_per_hour, guessability
+from . import sending, sends_csv, services
+from .forms import (
+    CodeEditForm,
+    CodeFilterForm,
+    CodeSendForm,
+    GenerateForm,
+    ParticipantCodeForm,
+    attempts_per_hour,
+    guessability,
+)
 from .models import BatchStatus, InvitationCode
 from .selectors import (
     batch_get,
@@ -28,6 +41,10 @@ from .selectors import (
     codes_for_contract,
     redemptions_for_contract,
     redemptions_of_code,
+    send_get,
+    send_imports,
+    sends_of_code,
+    sent_codes,
 )
 
 CODES_PER_PAGE = 50
@@ -157,6 +174,7 @@ def code_detail(request, contract_id, code_id):
             "code": code,
             "events": events_of(tenant=request.tenant, contract=contract, code_id=code.pk)[:100],
             "redemptions": redemptions_of_code(tenant=request.tenant, code=code),
+            "sends": sends_of_code(tenant=request.tenant, code=code),
         },
     )
 
@@ -320,3 +338,108 @@ def bookings(request, contract_id):
         request.GET.get("page")
     )
     return contract_page(request, contract, "bookings", "invitations/bookings.html", {"page": page})
+
+
+SELECTION_REFUSED = "Some of the selected codes are not codes of this contract. Select the codes again from the list."
+TOO_MANY_SELECTED = "More than {limit:,} codes selected: send them in smaller groups."
+PASTED_NAME = "pasted-recipients.csv"
+SELECTION_SHOWN = 100
+
+
+def _selection(request, contract, data) -> list[int] | None:
+    """The codes ticked on the list (``code`` values), all of this contract; None for "all unassigned".
+    An id that is not one of this contract's codes (another tenant's, a made-up one) refuses the lot."""
+    raw = data.getlist("code")
+    if not raw:
+        return None
+    if len(raw) > sending.MAX_CODES:
+        raise ValidationError(TOO_MANY_SELECTED.format(limit=sending.MAX_CODES))
+    ids = {id_from(value) for value in raw}
+    if None in ids:
+        raise ValidationError(SELECTION_REFUSED)
+    found = InvitationCode.objects.filter(tenant=request.tenant, contract=contract, pk__in=ids).count()
+    if found != len(ids):
+        raise ValidationError(SELECTION_REFUSED)
+    return sorted(ids)
+
+
+@staff_required()
+def codes_send(request, contract_id):
+    """Send codes (the ticked ones, or the unassigned unsent ones) to a pasted list or a CSV: the list
+    goes through the imports pipeline (check, problems by row, Complete Import sends once)."""
+    tenant = request.tenant
+    contract = contract_get(tenant=tenant, contract_id=contract_id)
+    back = _code_url(request, contract)
+    try:
+        code_ids = _selection(request, contract, request.POST if request.method == "POST" else request.GET)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(back)
+    form = CodeSendForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"] or SimpleUploadedFile(
+            PASTED_NAME, sends_csv.pasted_as_csv(form.cleaned_data["recipients"]), content_type="text/csv"
+        )
+        try:
+            job = import_start(
+                tenant=tenant,
+                kind=sends_csv.KIND,
+                params={"contract": contract.pk, "code_ids": code_ids, "key": uuid.uuid4().hex},
+                upload=upload,
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages[0])
+        else:
+            return redirect(tenant_reverse(tenant, "imports:detail", job_id=job.pk))
+    selected = available = None
+    if code_ids is not None:
+        selected = list(sent_codes(tenant=tenant, contract=contract, code_ids=code_ids[:SELECTION_SHOWN]))
+    else:
+        available = capped_count(sending.unassigned_codes(tenant=tenant, contract=contract))
+    return contract_page(
+        request,
+        contract,
+        "codes",
+        "invitations/send.html",
+        {
+            "form": form,
+            "code_ids": code_ids,
+            "selected": selected,
+            "available": available,
+            "imports": send_imports(tenant=tenant, contract=contract)[:10],
+            "limits": {
+                "recipients": f"{sending.MAX_RECIPIENTS:,}",
+                "codes": f"{sending.MAX_CODES:,}",
+                "per_email": sending.MAX_CODES_PER_EMAIL,
+                "per_sms": sending.MAX_CODES_PER_SMS,
+            },
+        },
+    )
+
+
+@staff_required()
+def code_resend(request, contract_id, code_id):
+    """Send a code again to someone it was sent to (``?send=<id>``): asks first, then a new message."""
+    contract = contract_get(tenant=request.tenant, contract_id=contract_id)
+    code = code_get(tenant=request.tenant, contract=contract, code_id=code_id)
+    send = send_get(tenant=request.tenant, code=code, send_id=id_from(request.GET.get("send")))
+    back = _code_url(request, contract, "invitations:code", code_id=code.pk)
+    channel = send.get_channel_display() if send.channel == "sms" else "email"
+    if request.method == "POST":
+        try:
+            sending.code_resend(tenant=request.tenant, code=code, send=send, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Code {code.shown} is queued again by {channel} to {send.recipient}.")
+        return redirect(back)
+    return confirm_page(
+        request,
+        title="Resend code",
+        question=f"Send code {code.shown} again to {send.recipient}?",
+        consequence=f"A new {channel} with the code goes to {send.recipient}"
+        f"{f' ({send.name})' if send.name else ''}. The code's page lists it with the earlier sends.",
+        confirm_label=f"Resend by {channel}",
+        cancel_url=back,
+    )
