@@ -267,3 +267,21 @@ def test_a_groups_page_makes_the_same_queries_with_more_redemptions(http, tenant
     for day in range(6, 20):
         code(tenant, known.codes["c1"].price, f"more{day}", utc(3, 1), sends=[utc(3, 2)], redeemed=[utc(3, day)])
     assert count() == few
+
+
+def test_a_long_table_has_numbered_pages_and_the_csv_has_every_row(http, tenant):
+    price = PriceFactory(tenant=tenant)
+    for i in range(51):
+        CodeFactory(tenant=tenant, price=price, campaign=f"tag-{i:02d}")
+    first = http.get("/t/acme/analytics/campaigns/")
+    assert len(cells(first)) == 50 and "Page 1 of 2" in first.content.decode()
+    second = http.get("/t/acme/analytics/campaigns/", {"page": "2"})
+    assert [row[0] for row in cells(second)] == ["tag-50"]
+    assert len(cells(http.get("/t/acme/analytics/campaigns/", {"page": "99x"}))) == 50
+    assert len(downloaded(http.get("/t/acme/analytics/campaigns/download/"))) == 52
+
+
+def test_a_tags_page_keeps_the_tag_when_the_period_changes(http, known):
+    page = http.get("/t/acme/analytics/campaigns/tag/", {"tag": "spring", **MARCH}).content.decode()
+    assert '<input type="hidden" name="tag" value="spring">' in page
+    assert "/t/acme/analytics/campaigns/tag/download/?tag=spring&amp;start=2026-03-01&amp;end=2026-03-31" in page
