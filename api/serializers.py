@@ -6,6 +6,7 @@ pages' own forms and services, called by the views (api/views.py), so they exist
 
 from rest_framework import serializers
 
+from bookings.forms import YEAR_OUT_OF_RANGE, check_year
 from bookings.models import BookingStatus
 from imports import progress
 from invitations import codes as code_text
@@ -194,6 +195,17 @@ class ImportJobSerializer(serializers.Serializer):
 # Input ---------------------------------------------------------------------------------------------
 
 
+class MomentField(serializers.DateTimeField):
+    """An ISO 8601 date-time; one the time zone cannot represent (year 1 seen from Amsterdam) is bad
+    input, not a server error."""
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(YEAR_OUT_OF_RANGE) from None
+
+
 def _text(**kwargs):
     return serializers.CharField(max_length=MAX_TEXT, **kwargs)
 
@@ -219,8 +231,8 @@ class BatchInput(serializers.Serializer):
     width = serializers.IntegerField(required=False, help_text="Characters after the prefix, 6–20 (default 10).")
     accept_short = serializers.BooleanField(required=False, help_text="Required true for a width below 10.")
     max_uses = serializers.IntegerField(required=False, help_text="Uses per code (default 1).")
-    valid_from = serializers.DateTimeField(required=False, allow_null=True)
-    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+    valid_from = MomentField(required=False, allow_null=True)
+    valid_until = MomentField(required=False, allow_null=True)
     restricted_domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
     campaign = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
@@ -231,7 +243,7 @@ class LookupInput(serializers.Serializer):
 
 class RedeemInput(serializers.Serializer):
     code = serializers.CharField(max_length=64)
-    starts_at = serializers.DateTimeField(help_text="One of the times of the code lookup's `times`.")
+    starts_at = MomentField(help_text="One of the times of the code lookup's `times`.")
     service = serializers.IntegerField(required=False, help_text="Optional: the code's service id, checked.")
     first_name = _text(required=False, help_text="Default: the code's participant's.")
     last_name = _text(required=False, help_text="Default: the code's participant's.")
@@ -242,8 +254,8 @@ class RedeemInput(serializers.Serializer):
 
 
 class BookingFilters(serializers.Serializer):
-    starts_from = serializers.DateTimeField(required=False, help_text="Bookings starting at or after this.")
-    starts_before = serializers.DateTimeField(required=False, help_text="Bookings starting before this.")
+    starts_from = MomentField(required=False, validators=[check_year], help_text="Bookings starting at or after this.")
+    starts_before = MomentField(required=False, validators=[check_year], help_text="Bookings starting before this.")
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)
     service = serializers.IntegerField(min_value=1, max_value=2**62, required=False)
 
@@ -265,7 +277,7 @@ class ImportInput(serializers.Serializer):
 
 
 class TimeSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = MomentField()
     remaining = serializers.IntegerField()
 
 

@@ -12,6 +12,7 @@ from api.pagination import MAX_LIMIT
 from api.views import NOT_THE_CODES_SERVICE, TIME_NOT_OFFERED
 from audit.models import AuditEvent
 from bookings.models import Booking, BookingStatus
+from bookings.services import SLOT_FULL
 from contracts.models import Participant
 from imports.models import ImportJob, ImportStatus
 from invitations.models import CodeStatus, InvitationCode, Redemption
@@ -223,7 +224,7 @@ def test_a_full_time_is_a_conflict_and_the_code_keeps_its_use(api, code, service
 
     response = api.post("/api/v1/codes/redeem/", {"code": CODE, "starts_at": tomorrow_at_ten.isoformat(), **DETAILS})
 
-    assert response.status_code in (400, 409)
+    assert response.status_code == 409 and response.json() == {"detail": SLOT_FULL}
     code.refresh_from_db()
     assert code.uses == 0 and not Booking.objects.exists()
 
@@ -279,6 +280,7 @@ def test_bookings_in_a_date_range_and_of_a_status(api, tenant, service, tomorrow
     assert refs(starts_before=(tomorrow_at_ten + timedelta(days=1)).isoformat()) == [near.reference]
     assert refs(status="cancelled") == [far.reference]
     assert api.get("/api/v1/bookings/", {"starts_from": "yesterday"}).status_code == 400
+    assert "between the years 2000 and 2100" in str(api.get("/api/v1/bookings/", {"starts_from": "0001-01-01"}).json())
     assert api.get("/api/v1/bookings/", {"service": 10**6}).json() == {"service": ["No such service."]}
 
 
