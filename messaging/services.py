@@ -79,9 +79,11 @@ def _kind(key: str) -> registry.EmailKind:
     return kind
 
 
-def _render_shown(tenant: Tenant | None, kind: registry.EmailKind, shown_context: dict) -> RenderedEmail:
+def _render_shown(
+    tenant: Tenant | None, kind: registry.EmailKind, shown_context: dict, sources: TemplateSources | None = None
+) -> RenderedEmail:
     try:
-        return render_email(template_sources(tenant=tenant, kind=kind), shown_context)
+        return render_email(sources or template_sources(tenant=tenant, kind=kind), shown_context)
     except EmailTemplateError:
         logger.exception("Tenant %s: template %s failed to render; using the default.", tenant, kind.key)
         return render_email(default_sources(kind), shown_context)
@@ -220,13 +222,16 @@ def emails_queue(
         ids = dict(
             OutboundEmail.objects.filter(tenant=tenant, idempotency_key__in=keys).values_list("idempotency_key", "pk")
         )
-        rows, rendered = {}, {}
+        rows, rendered, sources, layouts = {}, {}, None, {}
         for full_key, recipient in zip(keys, recipients, strict=True):
             if full_key in ids or full_key in rows:
                 continue
             names = tuple(sorted(recipient.private))
-            if recipient.context:
-                texts, shown = _render_once(tenant, kind, {**context, **recipient.context}, names)
+            if recipient.context:  # an email of its own: rendered with the templates and layouts read once
+                sources = sources or template_sources(tenant=tenant, kind=kind)
+                texts, shown = _render_once(
+                    tenant, kind, {**context, **recipient.context}, names, sources=sources, layouts=layouts
+                )
             else:
                 if names not in rendered:
                     rendered[names] = _render_once(tenant, kind, context, names)
@@ -267,14 +272,28 @@ def _emails_insert(rows: list[dict]) -> list[int]:
     return insert_rows(OutboundEmail, tuple(rows[0]), [tuple(row.values()) for row in rows])
 
 
-def _render_once(tenant, kind, context: dict, names: tuple[str, ...]) -> tuple[tuple[str, str, str], dict[str, str]]:
+def _render_once(
+    tenant, kind, context: dict, names: tuple[str, ...], sources: TemplateSources | None = None, layouts=None
+) -> tuple[tuple[str, str, str], dict[str, str]]:
     """Subject, text and HTML in the layout, rendered with placeholders for ``names``; and
-    ``{name: placeholder}``."""
+    ``{name: placeholder}``. ``sources``: the templates, when the caller read them once for many
+    emails; ``layouts``: a dict the caller keeps to render the layout once per subject."""
     full_context = {**base_context(tenant), **context, **dict.fromkeys(names, "")}
     shown_context, _ = private.hide(full_context, names)
-    rendered = _render_shown(tenant, kind, shown_context)
-    html = html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject)
+    rendered = _render_shown(tenant, kind, shown_context, sources)
+    if layouts is None:
+        html = html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject)
+    else:
+        if rendered.subject not in layouts:
+            layouts[rendered.subject] = html_in_layout(
+                tenant=tenant, inner_html=LAYOUT_CONTENT, subject=rendered.subject
+            ).partition(LAYOUT_CONTENT)
+        before, _, after = layouts[rendered.subject]
+        html = before + rendered.html + after
     return (rendered.subject, rendered.text, html), {name: shown_context[name] for name in names}
+
+
+LAYOUT_CONTENT = "\x00content\x00"  # where an email's own HTML goes in a layout rendered once
 
 
 # SMS ----------------------------------------------------------------------------------------------

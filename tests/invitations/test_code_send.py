@@ -355,3 +355,23 @@ def test_a_send_publishes_one_summary_event(post_list, complete, codes, monkeypa
     assert summary.payload["codes"] == 3 and summary.payload["recipients"] == 2
     assert summary.payload["codes_by_channel"] == {"email": 2, "sms": 1}
     assert "3 codes of Acme staff sent to 2 recipients (2 by email, 1 by SMS)" in summary.summary
+
+
+def test_the_workspaces_own_words_are_used_for_each_recipient(post_list, complete, codes, tenant, mailoutbox):
+    from messaging.models import EmailTemplateOverride
+
+    EmailTemplateOverride.objects.create(
+        tenant=tenant,
+        key=sending.EMAIL_KIND,
+        subject="Codes for {{ name }}",
+        body_text="{% for item in codes %}{{ item.code }} {% endfor %}",
+        body_html="<p>{{ name }}: {{ codes_text }}</p>",
+    )
+    post_list("ana@example.com, Ana\nbo@example.com, Bo <b>\n")
+    complete(latest_job())
+    by_address = {message.to[0]: message for message in mailoutbox}
+    assert by_address["ana@example.com"].subject == "Codes for Ana"
+    assert by_address["bo@example.com"].subject == "Codes for Bo <b>"
+    assert codes[1].shown in by_address["bo@example.com"].body
+    html = by_address["bo@example.com"].alternatives[0][0]
+    assert "<p>Bo &lt;b&gt;: " in html and html.startswith("<!doctype html>") and "Acme Training" in html
