@@ -341,6 +341,7 @@ def bookings(request, contract_id):
 
 
 SELECTION_REFUSED = "Some of the selected codes are not codes of this contract. Select the codes again from the list."
+NOTHING_TICKED = "Tick the codes to send first, or use Send Codes to send the unassigned codes never sent."
 TOO_MANY_SELECTED = "More than {limit:,} codes selected: send them in smaller groups."
 PASTED_NAME = "pasted-recipients.csv"
 SELECTION_SHOWN = 100
@@ -351,6 +352,8 @@ def _selection(request, contract, data) -> list[int] | None:
     An id that is not one of this contract's codes (another tenant's, a made-up one) refuses the lot."""
     raw = data.getlist("code")
     if not raw:
+        if data.get("selection"):  # "Send selected codes" with nothing ticked
+            raise ValidationError(NOTHING_TICKED)
         return None
     if len(raw) > sending.MAX_CODES:
         raise ValidationError(TOO_MANY_SELECTED.format(limit=sending.MAX_CODES))

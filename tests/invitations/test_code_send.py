@@ -91,6 +91,11 @@ def test_the_codes_list_offers_sending_and_shows_whom_a_code_was_sent_to(staff_h
     assert "ana@example.com" in page
 
 
+def test_send_selected_with_nothing_ticked_says_so(staff_http, contract, codes):
+    response = staff_http.get(send_url(contract), {"selection": "1"}, follow=True)
+    assert "Tick the codes to send first" in response.content.decode()
+
+
 def test_the_send_page_says_how_many_unassigned_codes_can_go(staff_http, contract, codes):
     codes[0].status = CodeStatus.VOID
     codes[0].save()
