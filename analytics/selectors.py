@@ -101,8 +101,9 @@ def duration_text(seconds: float | None) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-# The dimensions. Each knows its items (annotated ``grp``, ``issued_at``, ``first_sent``,
-# ``first_done``), the names of its groups, and which object a detail URL names.
+# The dimensions. Each gives its items as SQL (``inner``: from an ORM queryset annotated ``grp``,
+# ``issued_at``, ``first_sent``, ``first_done``, or written out), the names of its groups, and the
+# group a detail URL names.
 
 
 ALL = object()  # every group
@@ -170,7 +171,7 @@ class CodeDimension(Dimension):
     group_column = ""
 
     def inner(self, *, tenant, period, key=ALL):
-        where, params = ["c.tenant_id = %s", "c.status <> %s"], [tenant.pk, CodeStatus.VOID]
+        where, params = ["c.tenant_id = %s", "c.status <> %s"], [tenant.pk, CodeStatus.VOID.value]
         if period.start():
             where.append("c.created_at >= %s")
             params.append(_moment(period.start()))

@@ -285,3 +285,9 @@ def test_a_tags_page_keeps_the_tag_when_the_period_changes(http, known):
     page = http.get("/t/acme/analytics/campaigns/tag/", {"tag": "spring", **MARCH}).content.decode()
     assert '<input type="hidden" name="tag" value="spring">' in page
     assert "/t/acme/analytics/campaigns/tag/download/?tag=spring&amp;start=2026-03-01&amp;end=2026-03-31" in page
+
+
+@pytest.mark.parametrize("path", ["contracts", "sessions", "products"])
+def test_an_id_too_large_for_the_database_is_not_found(http, path):
+    for suffix in ("", "download/"):
+        assert http.get(f"/t/acme/analytics/{path}/99999999999999999999/{suffix}").status_code == 404
