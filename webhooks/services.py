@@ -20,6 +20,7 @@ import json
 import logging
 import secrets
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 PING = "ping"
 USER_AGENT = "Tessera-Webhooks/1"
+ATTEMPT_TIMEOUT_FACTOR = 3  # an attempt takes at most this many times WEBHOOK_TIMEOUT_SECONDS in all
 RESPONSE_KEPT = 2048  # characters of a receiver's answer kept for the delivery page
 # Pauses after the 1st, 2nd, 3rd … failed attempt; the last one repeats.
 RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 43200, 86400)
@@ -329,7 +331,7 @@ def retry_delay(attempts: int) -> int:
 
 def claim_timeout() -> timedelta:
     """How long an attempt may hold its claim before the sweeper decides the worker died."""
-    return timedelta(seconds=max(300, 3 * settings.WEBHOOK_TIMEOUT_SECONDS))
+    return timedelta(seconds=max(300, 2 * ATTEMPT_TIMEOUT_FACTOR * settings.WEBHOOK_TIMEOUT_SECONDS))
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -475,8 +477,16 @@ def _connect_to(addresses: list[str]):
     return create_connection
 
 
+class TooSlow(Exception):
+    """The receiver kept the connection busy past the attempt's whole time (``ATTEMPT_TIMEOUT_FACTOR``)."""
+
+
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, str]:
-    """POST ``body``; the status code and the start of the answer. Redirects are not followed."""
+    """POST ``body``; the status code and the start of the answer. Redirects are not followed.
+
+    ``timeout`` bounds each step (connecting, each read); the whole attempt is bounded too, at
+    ``ATTEMPT_TIMEOUT_FACTOR`` times that, by a timer that shuts the socket: a receiver that drips
+    a byte at a time must not hold a worker (and its claim) for hours."""
     parts = urlsplit(url)
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
@@ -484,19 +494,51 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
     connection = connection_class(parts.hostname, port, timeout=timeout)
     connection._create_connection = _connect_to(_addresses(parts.hostname, port))
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout * ATTEMPT_TIMEOUT_FACTOR, _shut, args=(connection, cut))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
-        answer = response.read(RESPONSE_KEPT + 1)
+        if cut.is_set():  # what was read of the status and headers may be a fragment
+            raise TooSlow()
+        answer = b""
+        try:
+            while len(answer) <= RESPONSE_KEPT:
+                chunk = response.read1(RESPONSE_KEPT + 1 - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
+        except (OSError, http.client.HTTPException, ValueError):
+            pass  # the status decides; what came of the answer is kept for the page
         return response.status, answer.decode("utf-8", errors="replace")[:RESPONSE_KEPT]
+    except Exception as exc:
+        if cut.is_set():
+            raise TooSlow() from exc
+        raise
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _shut(connection, cut: threading.Event) -> None:
+    sock = connection.sock
+    if sock is None:
+        return
+    cut.set()
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: under TLS too
+    except OSError:
+        pass
 
 
 def describe(exc: Exception) -> str:
     """A failed attempt in words a person reads on the delivery page."""
     if isinstance(exc, AddressRefused):
         return str(exc)
+    if isinstance(exc, TooSlow):
+        return f"No complete answer within {settings.WEBHOOK_TIMEOUT_SECONDS * ATTEMPT_TIMEOUT_FACTOR:g} seconds."
     if isinstance(exc, TimeoutError | socket.timeout):
         return f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} seconds."
     if isinstance(exc, ConnectionRefusedError):

@@ -26,6 +26,7 @@ class Answer:
     status: int = 200
     body: bytes = b"ok"
     delay: float = 0.0  # seconds before answering (a slow receiver, to test the timeout)
+    drip: str = ""  # "status" (line) or "body": sent a byte at a time, never finishing (until released)
 
 
 @dataclass
@@ -55,12 +56,28 @@ def start_receiver() -> Receiver:
             answer = receiver.script.pop(0) if receiver.script else Answer()
             if answer.delay:
                 receiver.release.wait(answer.delay)
+            if answer.drip:
+                self._drip(answer)
+                return
             try:
                 self.send_response(answer.status)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
             except OSError:  # the sender gave up (timeout) and closed the connection
+                pass
+
+        def _drip(self, answer):
+            start = b"HTTP/1.1 "  # the status code itself never comes
+            if answer.drip == "body":
+                start = f"HTTP/1.1 {answer.status} OK\r\nContent-Length: 100000\r\n\r\nX-Slow: ".encode()
+            try:
+                self.wfile.write(start)
+                self.wfile.flush()
+                while not receiver.release.wait(0.05):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+            except OSError:  # the sender cut the connection
                 pass
 
         def log_message(self, *args):

@@ -116,6 +116,30 @@ def test_a_receiver_that_does_not_answer_in_time_is_retried(
     assert delivery.attempts == 2 and delivery.status == DeliveryStatus.SUCCEEDED
 
 
+def test_a_receiver_that_drips_its_answer_is_cut_off_and_retried(settings, tenant, receiver):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3  # each byte comes sooner than that, the whole never
+    endpoint = EndpointFactory(tenant=tenant, url=receiver.url)
+    delivery = WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event="code.redeemed", payload={})
+    receiver.answer(Answer(200, drip="status"))
+
+    assert delivery_attempt(tenant=tenant, delivery_id=delivery.pk).outcome == "retry"
+
+    delivery.refresh_from_db()
+    assert delivery.last_error == "No complete answer within 0.9 seconds." and delivery.status == DeliveryStatus.PENDING
+
+
+def test_a_2xx_counts_even_when_the_rest_of_the_answer_never_comes(settings, tenant, receiver):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
+    endpoint = EndpointFactory(tenant=tenant, url=receiver.url)
+    delivery = WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event="code.redeemed", payload={})
+    receiver.answer(Answer(202, drip="body"))
+
+    assert delivery_attempt(tenant=tenant, delivery_id=delivery.pk).outcome == "succeeded"
+
+    delivery.refresh_from_db()
+    assert delivery.last_status_code == 202 and delivery.last_response.startswith("X-Slow: x")
+
+
 def test_a_refused_connection_is_retried(tenant, code, receiver, django_capture_on_commit_callbacks):
     endpoint = EndpointFactory(tenant=tenant, url="http://127.0.0.1:9/nothing-listens", events=["code.redeemed"])
 
