@@ -11,6 +11,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     exclude = ["secret"]  # the tenant's signing key: platform staff have no use for it
     readonly_fields = ["created_by", "created_at", "secret_rotated_at"]
 
+    def has_add_permission(self, request):
+        return False  # endpoints get their secret from the dashboard, which shows it to the tenant
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
@@ -18,3 +21,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "event", "tenant"]
     search_fields = ["event_id"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,6 +1,6 @@
 """Reads of webhook endpoints and deliveries. Every function takes the tenant explicitly."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from tenancy.models import Tenant
@@ -9,7 +9,16 @@ from .models import WebhookDelivery, WebhookEndpoint
 
 
 def endpoint_list(*, tenant: Tenant) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(tenant=tenant).order_by("created_at", "id")
+    """With each endpoint's latest delivery (status and time), read through its log index."""
+    latest = WebhookDelivery.objects.filter(tenant=tenant, endpoint=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        WebhookEndpoint.objects.filter(tenant=tenant)
+        .annotate(
+            last_status=Subquery(latest.values("status")[:1]),
+            last_at=Subquery(latest.values("created_at")[:1]),
+        )
+        .order_by("created_at", "id")
+    )
 
 
 def endpoint_get(*, tenant: Tenant, endpoint_id: int) -> WebhookEndpoint:

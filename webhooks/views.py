@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -47,7 +48,11 @@ def _log(request, *, endpoint=None) -> dict:
 
 @staff_required(Role.ADMIN)
 def endpoints(request):
-    return render(request, "webhooks/endpoints.html", {"endpoints": endpoint_list(tenant=request.tenant)})
+    return render(
+        request,
+        "webhooks/endpoints.html",
+        {"endpoints": endpoint_list(tenant=request.tenant), "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS},
+    )
 
 
 @staff_required(Role.ADMIN)
@@ -162,7 +167,7 @@ def endpoint_test(request, endpoint_id):
 
 @staff_required(Role.ADMIN)
 def deliveries(request):
-    return render(request, "webhooks/deliveries.html", _log(request))
+    return render(request, "webhooks/deliveries.html", {**_log(request), "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS})
 
 
 @staff_required(Role.ADMIN)

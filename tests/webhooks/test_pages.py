@@ -287,3 +287,15 @@ def test_another_tenants_endpoints_and_deliveries_are_not_found(tenant, other_te
     assert (endpoint.secret, endpoint.active) == before
     assert WebhookDelivery.objects.filter(tenant=other_tenant).count() == 1
     assert not WebhookDelivery.objects.filter(tenant=tenant).exists()
+
+
+def test_the_list_shows_each_endpoints_latest_delivery(tenant, owner_http):
+    failing = EndpointFactory(tenant=tenant, url="https://failing.example.com/hooks")
+    DeliveryFactory(tenant=tenant, endpoint=failing, status=DeliveryStatus.SUCCEEDED)
+    DeliveryFactory(tenant=tenant, endpoint=failing, status=DeliveryStatus.FAILED)
+    EndpointFactory(tenant=tenant, url="https://quiet.example.com/hooks", active=False)
+
+    rows = owner_http.get(BASE).content.decode().split("<tr>")[2:]
+
+    assert "failing.example.com" in rows[0] and "Failed" in rows[0] and "Succeeded" not in rows[0]
+    assert "quiet.example.com" in rows[1] and "None yet" in rows[1] and "Paused" in rows[1]
