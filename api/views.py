@@ -5,7 +5,6 @@ workspace's ids give the same 404 as missing ones."""
 
 from datetime import UTC, datetime
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
@@ -24,10 +23,17 @@ from contracts.selectors import PARTICIPANT_ORDER, contract_get, participants_se
 from imports import registry
 from imports.selectors import import_get
 from imports.services import import_request_commit, import_start
-from invitations import public as booking_page
 from invitations import services as code_services
 from invitations.forms import DetailsForm, GenerateForm
-from invitations.selectors import batch_get, codes_for_contract
+from invitations.public import DAYS_SHOWN
+from invitations.selectors import (
+    batch_get,
+    code_booking_days,
+    code_prefill,
+    code_time_offered,
+    code_times,
+    codes_for_contract,
+)
 from sessions_roster.models import RegistrationStatus
 from sessions_roster.selectors import registrations_of, session_get, sessions_search
 
@@ -168,15 +174,8 @@ class BatchDetail(TenantApiView):
 
 
 def _booking_window(tenant, code) -> tuple:
-    """The first day and number of days a code may book: the booking page's own rule (the
-    contract's dates, the code's validity, the booking horizon)."""
-
-    class Visit:  # what the booking page reads of its request
-        GET: dict = {}
-
-    visit = Visit()
-    visit.tenant = tenant
-    first, last = booking_page._window(visit, code)
+    """The first day and number of days a code may book: the booking page's own rule."""
+    first, last = code_booking_days(tenant=tenant, code=code)
     return first, max(0, (last - first).days + 1)
 
 
@@ -199,7 +198,7 @@ class CodeLookup(TenantApiView):
         code = code_services.code_check(tenant=tenant, typed=typed)
         service = code.price.service
         first, days = _booking_window(tenant, code)
-        times = booking_page._slots(tenant, service, first, min(booking_page.DAYS_SHOWN, days), code)
+        times = code_times(tenant=tenant, service=service, code=code, first=first, days=min(DAYS_SHOWN, days))
         return Response(
             out.LookupSerializer(
                 {
@@ -232,7 +231,7 @@ class CodeRedeem(TenantApiView):
         service = code.price.service
         if data.get("service") not in (None, service.pk):
             raise ValidationError({"service": [NOT_THE_CODES_SERVICE.format(service=service.name, id=service.pk)]})
-        details = {**booking_page._prefill(code), **{k: v for k, v in data.items() if k in DetailsForm.base_fields}}
+        details = {**code_prefill(code), **{k: v for k, v in data.items() if k in DetailsForm.base_fields}}
         form = DetailsForm({k: ("" if v is None else v) for k, v in details.items()})
         if not form.is_valid():
             raise form_errors(form)
@@ -241,7 +240,7 @@ class CodeRedeem(TenantApiView):
             chosen = data["starts_at"].astimezone(tenant.zone).isoformat()
         except (OverflowError, ValueError):
             chosen = ""
-        if booking_page._offer_picked(tenant, service, code, first, days, chosen) is None:
+        if code_time_offered(tenant=tenant, service=service, code=code, first=first, days=days, chosen=chosen) is None:
             raise ValidationError({"starts_at": [TIME_NOT_OFFERED]})
         booking = code_services.code_redeem_and_book(
             tenant=tenant,
@@ -399,6 +398,6 @@ class ImportCommit(TenantApiView):
     )
     def post(self, request, job_id):
         job = _job(request, job_id)
-        # No person acts: AnonymousUser has no id, so the commit task runs as the API key.
-        job = import_request_commit(tenant=request.tenant, job=job, actor=AnonymousUser())
+        # No person acts: the upload's audit entry names the API key; the commit is the system's.
+        job = import_request_commit(tenant=request.tenant, job=job, actor=None)
         return Response(out.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

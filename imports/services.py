@@ -125,7 +125,7 @@ def import_request_commit(*, tenant: Tenant, job: ImportJob, actor) -> ImportJob
             if job.status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
                 raise ValidationError(ALREADY_COMMITTING)
             raise ValidationError(NOT_READY.format(status=job.get_status_display().lower()))
-        enqueue_on_commit(commit_import, tenant_id=tenant.pk, job_id=job.pk, actor_id=actor.pk)
+        enqueue_on_commit(commit_import, tenant_id=tenant.pk, job_id=job.pk, actor_id=getattr(actor, "pk", None))
     job.refresh_from_db()
     return job
 

@@ -7,12 +7,11 @@ check the code again at every step; the last step redeems it and books in one tr
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from bookings.selectors import OfferedSlot, booking_by_reference, offered_slots, slot_offer
+from bookings.selectors import OfferedSlot, booking_by_reference
 from bookings.services import BookingDetails, BookingError
 from tenancy.decorators import public
 from tenancy.urlresolvers import tenant_reverse
@@ -20,6 +19,7 @@ from tenancy.urlresolvers import tenant_reverse
 from . import ratelimit, services
 from .forms import CodeEntryForm, DetailsForm
 from .models import InvitationCode
+from .selectors import code_booking_days, code_prefill, code_time_offered, code_times
 
 DAYS_SHOWN = 14
 STEP_EXPIRED = "Please enter your code again: that step was not reachable directly or has expired."
@@ -90,22 +90,12 @@ def start(request):
 
 
 def _window(request, code: InvitationCode) -> tuple:
-    """The days to show: from today (or the contract's start), two weeks at a time."""
-    zone = request.tenant.zone
-    today = timezone.localdate(timezone=zone)
-    first = max(today, code.contract.starts_on)
+    """The days to show: from today (or the contract's start, or ``?from=``), two weeks at a time."""
     try:
         asked = datetime.strptime(request.GET.get("from", ""), "%Y-%m-%d").date()
     except ValueError:
-        asked = first
-    horizon = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
-    first = min(max(first, asked), horizon)  # a ?from= far away is brought back within reach
-    last = code.contract.ends_on
-    last = min(last, horizon) if last else horizon
-    if code.valid_until:
-        until = timezone.localtime(code.valid_until, zone).date()
-        last = min(last, until) if last else until
-    return first, last
+        asked = None
+    return code_booking_days(tenant=request.tenant, code=code, asked=asked)
 
 
 @dataclass(frozen=True)
@@ -135,13 +125,14 @@ def times(request):
     days = max(0, min(DAYS_SHOWN, (last - first).days + 1))
     if request.method == "POST":
         chosen = request.POST.get("starts_at", "")
-        offer = _offer_picked(tenant, service, code, first, days, chosen)
+        offer = code_time_offered(tenant=tenant, service=service, code=code, first=first, days=days, chosen=chosen)
         if offer is not None and offer.remaining > 0:
             _save_state(request, starts_at=chosen)
             return redirect(tenant_reverse(tenant, "book:details"))
         messages.error(request, PICK_A_TIME)
     by_day: dict = {}
-    for slot in _slots(tenant, service, first, days, code):  # already in the tenant's time zone
+    # Already in the tenant's time zone.
+    for slot in code_times(tenant=tenant, service=service, code=code, first=first, days=days):
         by_day.setdefault(slot.starts_at.date(), []).append(_shown(slot))
     later = first + timedelta(days=DAYS_SHOWN)
     return render(
@@ -159,48 +150,6 @@ def times(request):
     )
 
 
-def _not_before(code: InvitationCode) -> datetime:
-    now = timezone.now()
-    return max(now, code.valid_from) if code.valid_from else now
-
-
-def _slots(tenant, service, first, days, code):
-    return offered_slots(tenant=tenant, service=service, first_day=first, days=days, not_before=_not_before(code))
-
-
-def _offer_picked(tenant, service, code, first, days: int, chosen: str) -> OfferedSlot | None:
-    """The time picked, if it is one of the times the page shows (``chosen`` exactly as a button
-    sends it); only that day's slots are computed, not the two weeks'."""
-    try:
-        starts_at = datetime.fromisoformat(chosen)
-        if starts_at.tzinfo is None:
-            return None
-        day = starts_at.astimezone(tenant.zone).date()  # year 1 or 9999 in another zone: OverflowError
-    except (ValueError, OverflowError):
-        return None
-    if not first <= day < first + timedelta(days=days):
-        return None  # only the days the page shows are worked out, so no far date reaches the calendar
-    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
-    if offer is None or offer.starts_at.isoformat() != chosen:
-        return None
-    if not first <= offer.starts_at.date() < first + timedelta(days=days) or offer.starts_at <= _not_before(code):
-        return None
-    return offer
-
-
-def _prefill(code: InvitationCode) -> dict:
-    person = code.participant
-    if person is None:
-        return {}
-    return {
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "email": person.email,
-        "phone": person.phone,
-        "date_of_birth": person.date_of_birth,
-    }
-
-
 @public
 def details(request):
     posted = request.method == "POST"
@@ -213,7 +162,7 @@ def details(request):
     except (KeyError, ValueError):
         messages.error(request, PICK_A_TIME)
         return redirect(tenant_reverse(tenant, "book:times"))
-    form = DetailsForm(request.POST) if posted else DetailsForm(initial=_prefill(code))
+    form = DetailsForm(request.POST) if posted else DetailsForm(initial=code_prefill(code))
     if posted and form.is_valid():
         try:
             booking = services.code_redeem_and_book(

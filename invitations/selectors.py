@@ -6,12 +6,15 @@ The codes list is built for contracts of hundreds of thousands of codes: it page
 """
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Aggregate, Case, Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
+from bookings.selectors import OfferedSlot, offered_slots, slot_offer
 from contracts.models import Contract
 from contracts.selectors import participants_search
 from tenancy.models import Tenant
@@ -257,3 +260,68 @@ def send_imports(*, tenant: Tenant, contract: Contract):
         .select_related("created_by")
         .order_by("-created_at", "-id")
     )
+
+
+# The times a code may book: the booking page's rule, and the API's ----------------------------------
+
+
+def code_booking_days(*, tenant: Tenant, code: InvitationCode, asked: date | None = None) -> tuple[date, date]:
+    """The first and last day a code may book: from today (or the contract's start, or the day
+    ``asked``) to the contract's end, the code's validity and the booking horizon."""
+    zone = tenant.zone
+    today = timezone.localdate(timezone=zone)
+    first = max(today, code.contract.starts_on)
+    horizon = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    first = min(max(first, asked or first), horizon)  # a day far away is brought back within reach
+    last = code.contract.ends_on
+    last = min(last, horizon) if last else horizon
+    if code.valid_until:
+        until = timezone.localtime(code.valid_until, zone).date()
+        last = min(last, until)
+    return first, last
+
+
+def _not_before(code: InvitationCode) -> datetime:
+    now = timezone.now()
+    return max(now, code.valid_from) if code.valid_from else now
+
+
+def code_times(*, tenant: Tenant, service, code: InvitationCode, first: date, days: int) -> list[OfferedSlot]:
+    """The service's times on ``days`` days from ``first`` that the code may book (in the tenant's zone)."""
+    return offered_slots(tenant=tenant, service=service, first_day=first, days=days, not_before=_not_before(code))
+
+
+def code_time_offered(
+    *, tenant: Tenant, service, code: InvitationCode, first: date, days: int, chosen: str
+) -> OfferedSlot | None:
+    """The time picked, if it is one of ``code_times`` (``chosen`` exactly as ISO 8601 in the
+    tenant's zone, as the page's buttons send it); only that day's slots are computed."""
+    try:
+        starts_at = datetime.fromisoformat(chosen)
+        if starts_at.tzinfo is None:
+            return None
+        day = starts_at.astimezone(tenant.zone).date()  # year 1 or 9999 in another zone: OverflowError
+    except (ValueError, OverflowError):
+        return None
+    if not first <= day < first + timedelta(days=days):
+        return None  # only the days offered are worked out, so no far date reaches the calendar
+    offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at)
+    if offer is None or offer.starts_at.isoformat() != chosen:
+        return None
+    if not first <= offer.starts_at.date() < first + timedelta(days=days) or offer.starts_at <= _not_before(code):
+        return None
+    return offer
+
+
+def code_prefill(code: InvitationCode) -> dict:
+    """The booking details the code's participant gives (none for an unassigned code)."""
+    person = code.participant
+    if person is None:
+        return {}
+    return {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "phone": person.phone,
+        "date_of_birth": person.date_of_birth,
+    }
