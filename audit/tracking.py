@@ -26,7 +26,7 @@ TRACKED = {
     "sessions_roster.discountcode": {"uses"},
     "sessions_roster.order": set(),
     "sessions_roster.registration": set(),
-    "sessions_roster.sessioninvitation": {"proof_attempts", "proof_sent_at"},
+    "sessions_roster.sessioninvitation": {"proof_attempts", "proof_codes_sent", "proof_expires_at"},
     "sessions_roster.waitlistentry": set(),
     "regcodes.product": set(),
     "regcodes.productsession": set(),

@@ -33,6 +33,7 @@ EMAIL_KINDS = [
             "link": "https://example.com/t/demo/register/invitation/…/",
         },
         private=("link",),
+        sms=True,
     ),
     EmailKind(
         key="sessions_roster.email_proof",

@@ -61,6 +61,13 @@ class SessionFilterForm(forms.Form):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email", max_length=254)
+    phone = forms.CharField(
+        required=False,
+        max_length=30,
+        label="Mobile number (optional)",
+        help_text="Also send the invitation by SMS, e.g. +44 7700 900123 (with the country code).",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
     discount_code = forms.ModelChoiceField(
         queryset=DiscountCode.objects.none(), required=False, empty_label="No discount", label="Discount code"
     )

@@ -241,6 +241,8 @@ class SessionInvitation(TenantOwned):
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
+    # Also sent by SMS to this number (E.164), when staff gave one.
+    phone = models.CharField(max_length=20, blank=True, default="", db_default="")
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations"
     )

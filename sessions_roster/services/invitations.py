@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import normalize_email
+from messaging.sms import phone_normalise
 from tenancy import tokens
 from tenancy.models import Tenant
 
@@ -76,15 +77,20 @@ def invitation_send(
     tenant: Tenant,
     session: Session,
     email: str,
+    phone: str = "",
     discount_code: DiscountCode | None = None,
     lock_to_email: bool = False,
     expires_at=None,
     raise_capacity: bool = False,
     actor=None,
 ) -> SessionInvitation:
-    """Invite ``email`` and hold a spot for them. A full session is refused unless
-    ``raise_capacity``: then the capacity grows by one for this invitation."""
+    """Invite ``email`` (and by SMS ``phone``, when given) and hold a spot for them. A full session
+    is refused unless ``raise_capacity``: then the capacity grows by one for this invitation."""
     email = normalize_email(email)
+    try:
+        phone = phone_normalise(phone) if phone.strip() else ""
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from None
     if session.tenant_id != tenant.pk:
         raise ValidationError(SESSION_NOT_HERE)
     _check_new(tenant=tenant, session=session, discount_code=discount_code, expires_at=expires_at)
@@ -116,6 +122,7 @@ def invitation_send(
                     tenant=tenant,
                     session=session,
                     email=email,
+                    phone=phone,
                     discount_code=discount_code,
                     lock_to_email=lock_to_email,
                     expires_at=expires_at,

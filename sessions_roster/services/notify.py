@@ -4,7 +4,7 @@ per action, so an action sends exactly one email however often it is retried."""
 from django.conf import settings
 from django.utils import timezone
 
-from messaging.services import email_queue
+from messaging.services import email_queue, sms_queue
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
@@ -45,22 +45,34 @@ def _session_context(tenant: Tenant, session: Session) -> dict:
 
 
 def invitation_email(*, tenant: Tenant, invitation: SessionInvitation, token: str, actor) -> None:
+    """The invitation by email, and by SMS too when it has a phone number; each (re)send is new."""
     discount: DiscountCode | None = invitation.discount_code
+    context = {
+        **_session_context(tenant, invitation.session),
+        "discount": discount.describe if discount else "",
+        "discount_code": discount.code if discount else "",
+        "expires": local_time(tenant, invitation.expires_at) if invitation.expires_at else "",
+        "locked": invitation.lock_to_email,
+        "link": absolute_tenant_url(tenant, "register:invitation", invite_token=token),
+    }
+    sent = f"session-invitation:{invitation.pk}:{invitation.times_sent}"
     email_queue(
         tenant=tenant,
         to=invitation.email,
         key="sessions_roster.invitation",
-        context={
-            **_session_context(tenant, invitation.session),
-            "discount": discount.describe if discount else "",
-            "discount_code": discount.code if discount else "",
-            "expires": local_time(tenant, invitation.expires_at) if invitation.expires_at else "",
-            "locked": invitation.lock_to_email,
-            "link": absolute_tenant_url(tenant, "register:invitation", invite_token=token),
-        },
-        idempotency_key=f"session-invitation:{invitation.pk}:{invitation.times_sent}",
+        context=context,
+        idempotency_key=sent,
         created_by=actor,
     )
+    if invitation.phone:
+        sms_queue(
+            tenant=tenant,
+            to=invitation.phone,
+            key="sessions_roster.invitation",
+            context=context,
+            idempotency_key=f"{sent}:sms",
+            created_by=actor,
+        )
 
 
 def proof_email(*, tenant: Tenant, invitation: SessionInvitation, code: str, attempt: int) -> None:

@@ -32,8 +32,9 @@ QUERIES = {
     "details": 3,  # tenant, session, code
     # tenant, session, code; the code's use, double-submit check, weekly times, the seat (one
     # statement), client card (look up, insert), booking, email (template override, look up,
-    # insert), redemption, history line; session write
-    "book": 16,
+    # insert), redemption, history line; audit rows (client card, booking, email, redemption: 4);
+    # webhook endpoints that may want booking.created and code.redeemed (2); session write
+    "book": 22,
     "done": 3,  # tenant, session, booking
 }
 
