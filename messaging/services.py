@@ -115,37 +115,48 @@ def email_queue(
     Asking again with the same idempotency key returns the existing row and sends nothing more.
     """
     rendered, private_values = email_render(tenant=tenant, key=key, context=context)
+    return _queue_one(
+        tenant,
+        idempotency_key,
+        {
+            "to_email": to,
+            "subject": rendered.subject,
+            "body_text": rendered.text,
+            "body_html": html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject),
+            "template_key": key,
+            "private_values": private_values,
+            "created_by": created_by,
+        },
+    )
+
+
+def _queue_one(tenant: Tenant | None, idempotency_key: str, fields: dict) -> OutboundEmail:
+    """One outbox row (email or SMS) in the caller's transaction, sent after commit; the row already
+    written under the same idempotency key, unchanged and not sent again."""
     full_key = f"{tenant.pk if tenant else 'platform'}:{idempotency_key}"
     with transaction.atomic():
-        email, created = OutboundEmail.objects.get_or_create(
-            tenant=tenant,
-            idempotency_key=full_key,
-            defaults={
-                "to_email": to,
-                "subject": rendered.subject,
-                "body_text": rendered.text,
-                "body_html": html_in_layout(tenant=tenant, inner_html=rendered.html, subject=rendered.subject),
-                "template_key": key,
-                "private_values": private_values,
-                "created_by": created_by,
-            },
-        )
+        row, created = OutboundEmail.objects.get_or_create(tenant=tenant, idempotency_key=full_key, defaults=fields)
         if created:
-            _send_after_commit(tenant, [email.pk])
-            _published_send(tenant, email, created_by)
-    return email
+            _send_after_commit(tenant, [row.pk])
+            _published_send(tenant, row, fields.get("created_by"))
+    return row
 
 
-def _published_send(tenant: Tenant | None, email: OutboundEmail, actor) -> None:
-    if tenant is not None:
-        publish(
-            tenant=tenant,
-            name="email.queued",
-            obj=email,
-            actor=actor,
-            summary=f"Email “{email.subject}” ({email.template_key}) to {email.to_email}.",
-            payload={"to": email.to_email, "template": email.template_key},
-        )
+def _published_send(tenant: Tenant | None, row: OutboundEmail, actor) -> None:
+    """The audit trail's line for one email or SMS queued (bulk sends publish one line a batch)."""
+    if tenant is None:
+        return
+    by_sms = row.channel == Channel.SMS
+    to = row.to_phone if by_sms else row.to_email
+    what = f"SMS ({row.template_key})" if by_sms else f"Email “{row.subject}” ({row.template_key})"
+    publish(
+        tenant=tenant,
+        name="sms.queued" if by_sms else "email.queued",
+        obj=row,
+        actor=actor,
+        summary=f"{what} to {to}.",
+        payload={"to": to, "template": row.template_key},
+    )
 
 
 def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEmail:
@@ -176,10 +187,7 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
             created_by=actor,
         )
         _send_after_commit(tenant, [copy.pk])
-        if copy.channel == Channel.SMS:
-            _published_sms(tenant, copy, actor)
-        else:
-            _published_send(tenant, copy, actor)
+        _published_send(tenant, copy, actor)
     return copy
 
 
@@ -338,39 +346,21 @@ def sms_queue(
     that is not one raises ``ValidationError`` (``sms.PHONE_INVALID``) and nothing is written."""
     phone = sms.phone_normalise(to)
     text, private_values = sms_render(tenant=tenant, key=key, context=context)
-    full_key = f"{tenant.pk if tenant else 'platform'}:{idempotency_key}"
-    with transaction.atomic():
-        row, created = OutboundEmail.objects.get_or_create(
-            tenant=tenant,
-            idempotency_key=full_key,
-            defaults={
-                "channel": Channel.SMS,
-                "to_email": "",
-                "to_phone": phone,
-                "subject": sms_subject(_kind(key)),
-                "body_text": text,
-                "body_html": "",
-                "template_key": key,
-                "private_values": private_values,
-                "created_by": created_by,
-            },
-        )
-        if created:
-            _send_after_commit(tenant, [row.pk])
-            _published_sms(tenant, row, created_by)
-    return row
-
-
-def _published_sms(tenant: Tenant | None, row: OutboundEmail, actor) -> None:
-    if tenant is not None:
-        publish(
-            tenant=tenant,
-            name="sms.queued",
-            obj=row,
-            actor=actor,
-            summary=f"SMS ({row.template_key}) to {row.to_phone}.",
-            payload={"to": row.to_phone, "template": row.template_key},
-        )
+    return _queue_one(
+        tenant,
+        idempotency_key,
+        {
+            "channel": Channel.SMS,
+            "to_email": "",
+            "to_phone": phone,
+            "subject": sms_subject(_kind(key)),
+            "body_text": text,
+            "body_html": "",
+            "template_key": key,
+            "private_values": private_values,
+            "created_by": created_by,
+        },
+    )
 
 
 def sms_queue_many(
