@@ -231,6 +231,7 @@ CELERY_BEAT_SCHEDULE = {
 SMS_URL = env.str("SMS_URL", default="console://")
 SMS_API_KEY = env.str("SMS_API_KEY", default="")
 SMS_FROM = env.str("SMS_FROM", default="Tessera")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
 
 # Outgoing webhooks (webhooks/).
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
