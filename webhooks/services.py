@@ -437,10 +437,30 @@ def deliveries_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
 # HTTP
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway (NAT64) or the host (IPv4-compatible) may
+# connect to: the embedded address is the one that must be public. Python counts these as global.
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to through a gateway (NAT64, 6to4, Teredo) or the host
+    (IPv4-compatible), else None."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address
+    if any(ip in prefix for prefix in NAT64_PREFIXES) or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        ip = ip.ipv4_mapped  # the host connects to the IPv4 address itself
+    elif ip.version == 6 and (embedded := _embedded_ipv4(ip)) is not None and not address_public(str(embedded)):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
