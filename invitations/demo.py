@@ -13,7 +13,8 @@ from contracts.models import EventKind
 from contracts.services import event_record
 
 from . import codes
-from .models import CodeStatus, InvitationCode
+from .models import CodeSend, CodeStatus, InvitationCode
+from .sending import SendRow, codes_send
 from .services import code_redeem_and_book
 
 
@@ -52,7 +53,7 @@ def seed(demo) -> None:
     std, ws, lead = demo.prices["STD"], demo.prices["WS"], demo.prices["LEAD"]
     now = timezone.now()
     for n in range(12):
-        _code(tenant, wellbeing, std if n % 3 else ws, f"open-{n}")
+        _code(tenant, wellbeing, std if n % 3 else ws, f"open-{n}", campaign="spring-mailing" if n < 6 else "")
     for person in demo.participants[:5]:
         _code(tenant, wellbeing, std, f"for-{person.email}", participant=person)
     _code(tenant, wellbeing, std, "void", status=CodeStatus.VOID)
@@ -69,6 +70,23 @@ def seed(demo) -> None:
             service=std.service,
             starts_at=_next_weekday_at_ten(tenant),
             details=BookingDetails(first_name=person.first_name, last_name=person.last_name, email=person.email),
+        )
+    if not CodeSend.objects.filter(tenant=tenant, code__contract=wellbeing).exists():
+        # Three of the spring mailing's codes sent: two by email, one by SMS (analytics, code pages).
+        codes_send(
+            tenant=tenant,
+            contract=wellbeing,
+            sends=[
+                SendRow(2, "email", "kim.de.vries@example.com", "Kim de Vries", 2),
+                SendRow(3, "sms", "+31612345678", "Jan Bos", 1),
+            ],
+            code_ids=list(
+                InvitationCode.objects.filter(tenant=tenant, contract=wellbeing, campaign="spring-mailing")
+                .order_by("id")
+                .values_list("id", flat=True)[:3]
+            ),
+            actor=None,
+            key="demo-spring-mailing",
         )
     first = demo.participants[0]
     assigned = InvitationCode.objects.get(tenant=tenant, code=_text(wellbeing.invitation_prefix, f"for-{first.email}"))
