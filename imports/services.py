@@ -23,6 +23,7 @@ MAX_PROBLEMS_KEPT = 1000
 FILE_TOO_LARGE = "The file is larger than {limit}. Split it into smaller files."
 CHECK_FAILED = "The file could not be checked ({error}). Nothing was changed; tell us if this keeps happening."
 COMMIT_FAILED = "The import stopped and changed nothing ({error}). You can upload the file again."
+COMMIT_REFUSED = "The import stopped and changed nothing: {reason}"
 FILE_EMPTY = "The file is empty."
 NOT_READY = "This file is not ready to import: {status}."
 ALREADY_COMMITTING = "This file is already being imported; it is imported once."
@@ -176,12 +177,14 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
         failed = ImportJob.objects.filter(tenant=tenant, pk=job_id, status=ImportStatus.COMMITTING)
         if failed.filter(kind__in=registry.customer_owned_kinds()).exists():
             failed.update(content=b"")
+        if isinstance(exc, ValidationError) and exc.messages:
+            # A rule of the kind refused it (e.g. the codes were taken by a send committed meanwhile):
+            # its own words, not the name of the exception.
+            failure = COMMIT_REFUSED.format(reason=" ".join(exc.messages))[:2000]
+        else:
+            failure = COMMIT_FAILED.format(error=type(exc).__name__)
         with transaction.atomic():
-            if failed.update(
-                status=ImportStatus.FAILED,
-                failure=COMMIT_FAILED.format(error=type(exc).__name__),
-                updated_at=timezone.now(),
-            ):
+            if failed.update(status=ImportStatus.FAILED, failure=failure, updated_at=timezone.now()):
                 job = ImportJob.objects.get(tenant=tenant, pk=job_id)
                 publish(
                     tenant=tenant,
