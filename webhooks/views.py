@@ -78,7 +78,11 @@ def endpoint_detail(request, endpoint_id):
         "secret": _secret_to_show(request, endpoint),
         **_log(request, endpoint=endpoint),
     }
-    return render(request, "webhooks/endpoint_detail.html", context)
+    response = render(request, "webhooks/endpoint_detail.html", context)
+    if context["secret"]:
+        # Shown once: not kept by the browser's cache or the back button for whoever uses it next.
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @staff_required(Role.ADMIN)
