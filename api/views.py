@@ -114,7 +114,18 @@ class ContractCodes(ListView):
         if "code" in filters:  # the start of the text, with or without the prefix: the unique index answers it
             text = filters["code"]
             rows = rows.filter(Q(code__startswith=text) | Q(code__startswith=contract.invitation_prefix + text))
-        return self.page(rows, out.CodeSerializer)
+        paginator = self.pagination_class()
+        shown = paginator.paginate_queryset(rows, request, view=self)
+        # The program now holds these codes' text and may send it out: fixed from now on, as a CSV
+        # download fixes it (a page whose codes are all fixed already writes nothing).
+        code_services.codes_mark_handed_out(
+            tenant=request.tenant,
+            contract=contract,
+            code_ids=[code.pk for code in shown if code.shown_at is None],
+            actor=None,  # the history and the audit trail name the API key (the request's actor)
+            what="API codes list",
+        )
+        return paginator.get_paginated_response(out.CodeSerializer(shown, many=True).data)
 
     @extend_schema(
         summary="Generate a batch of codes",

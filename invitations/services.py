@@ -480,6 +480,27 @@ def codes_mark_downloaded(*, tenant: Tenant, contract: Contract, actor, what: st
         )
 
 
+def codes_mark_handed_out(*, tenant: Tenant, contract: Contract, code_ids: list[int], actor, what: str) -> int:
+    """Codes whose text a program was given (a page of the API's codes list) have it fixed from now
+    on, as a download does: the program may send them out. Writes only codes not fixed yet, and the
+    history says so once for them; returns how many."""
+    if not code_ids:
+        return 0
+    with transaction.atomic():
+        count = InvitationCode.objects.filter(
+            tenant=tenant, contract=contract, pk__in=code_ids, shown_at__isnull=True
+        ).update(shown_at=timezone.now())
+        if count:
+            event_record(
+                tenant=tenant,
+                contract=contract,
+                kind=EventKind.CODES_DOWNLOADED,
+                actor=actor,
+                summary=f"{what}: {count:,} code{'s' if count != 1 else ''} handed out; their text is fixed now.",
+            )
+    return count
+
+
 # Redeeming ----------------------------------------------------------------------------------------
 
 

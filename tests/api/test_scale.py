@@ -39,6 +39,7 @@ def test_a_page_of_codes_takes_the_same_queries_empty_or_full(api, contract, pri
     for n in range(30):
         participant = ParticipantFactory(contract=contract, last_name=f"P{n:03d}") if n % 2 else None
         CodeFactory(price=price, participant=participant, code=f"ACME7KD{n:05d}", campaign="spring" if n % 3 else "")
+    api.get(path, params)  # the first read of new codes fixes their text (one UPDATE, a history line); not counted
 
     assert queries(api, path, params) == empty
 
