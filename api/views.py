@@ -5,7 +5,6 @@ workspace's ids give the same 404 as missing ones."""
 
 from datetime import UTC, datetime
 
-from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -30,6 +29,7 @@ from invitations.selectors import (
     batch_get,
     code_booking_days,
     code_prefill,
+    code_text_starts,
     code_time_offered,
     code_times,
     codes_for_contract,
@@ -113,7 +113,7 @@ class ContractCodes(ListView):
             rows = rows.filter(participant_id=filters["participant"])
         if "code" in filters:  # the start of the text, with or without the prefix: the unique index answers it
             text = filters["code"]
-            rows = rows.filter(Q(code__startswith=text) | Q(code__startswith=contract.invitation_prefix + text))
+            rows = rows.filter(code_text_starts(contract=contract, text=text))
         paginator = self.pagination_class()
         shown = paginator.paginate_queryset(rows, request, view=self)
         # The program now holds these codes' text and may send it out: fixed from now on, as a CSV

@@ -48,6 +48,12 @@ def looks_like_code(query: str) -> bool:
     return codes.is_well_formed(codes.normalise(query)) and any(char.isdigit() for char in query)
 
 
+def code_text_starts(*, contract: Contract, text: str) -> Q:
+    """Codes whose text starts with ``text`` (normalised), with or without the contract's prefix:
+    what the unique (tenant, code) index answers. The codes list's search and the API's filter."""
+    return Q(code__startswith=text) | Q(code__startswith=contract.invitation_prefix + text)
+
+
 def code_search(*, tenant: Tenant, contract: Contract, query: str) -> list[Q]:
     """What a search finds, as alternatives (a code is found when it matches one): codes whose text
     starts with what was typed (loosely: case, spaces, hyphens, look-alikes; with or without the
@@ -62,7 +68,7 @@ def code_search(*, tenant: Tenant, contract: Contract, query: str) -> list[Q]:
     text = codes.normalise(query)
     found = []
     if codes.is_well_formed(text):
-        found.append(Q(code__startswith=text) | Q(code__startswith=contract.invitation_prefix + text))
+        found.append(code_text_starts(contract=contract, text=text))
     if not looks_like_code(query):
         # Capped, so PostgreSQL finds the participants first and then their codes, whatever it
         # guesses of how many names match (a guess of "many" had it walk every code of the list).
