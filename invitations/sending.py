@@ -43,6 +43,26 @@ NOT_ENOUGH_NOW = (
     "meanwhile). Nothing was sent; upload the list again."
 )
 CODE_NOT_SENDABLE = "Code {code} is {status}: it cannot be sent."
+CONTRACT_CLOSED = (
+    "The contract {contract} is {status}: its codes cannot be used, so none are sent. "
+    "Make it active again (and extend its end date) first."
+)
+
+
+def refuse_closed_contract(*, tenant: Tenant, contract: Contract) -> None:
+    """Codes of a contract whose codes cannot be used (the booking page's rule) are not sent out."""
+    from .services import contract_codes_usable
+
+    if not contract_codes_usable(tenant=tenant, contract=contract):
+        ended = contract.status == "active"  # active, but its end date has passed
+        status = (
+            "over (it ended on {:%-d %B %Y})".format(contract.ends_on)
+            if ended
+            else contract.get_status_display().lower()
+        )
+        raise ValidationError(CONTRACT_CLOSED.format(contract=contract.name, status=status))
+
+
 RESENT_A_MOMENT_AGO = "This code was sent a moment ago; it was not sent again."
 
 
@@ -131,6 +151,8 @@ def codes_send(
         raise ValidationError(TOO_MANY_CODES.format(limit=MAX_CODES, asked=asked))
     with transaction.atomic():
         advisory_xact_lock(f"code-send:{contract.pk}")
+        contract = Contract.objects.get(tenant=tenant, pk=contract.pk)  # as it is now
+        refuse_closed_contract(tenant=tenant, contract=contract)
         if code_ids is not None:
             rows = selected_codes(tenant=tenant, contract=contract, code_ids=code_ids)
         else:
@@ -227,6 +249,7 @@ def code_resend(*, tenant: Tenant, code: InvitationCode, send: CodeSend, actor) 
             .get(tenant=tenant, pk=code.pk)
         )
         send = CodeSend.objects.get(tenant=tenant, code=code, pk=send.pk)
+        refuse_closed_contract(tenant=tenant, contract=code.contract)
         if not InvitationCode.objects.filter(tenant=tenant, pk=code.pk).filter(sendable()).exists():
             raise ValidationError(CODE_NOT_SENDABLE.format(code=code.shown, status=code.shown_status_label.lower()))
         recent = timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS)

@@ -31,6 +31,7 @@ from .sending import (
     SendRow,
     codes_send,
     max_codes_per_message,
+    refuse_closed_contract,
     selected_codes,
     sendable,
     unassigned_codes,
@@ -167,6 +168,10 @@ def check(*, tenant, params, rows, progress=None) -> Check:
         problems.append(Problem(None, None, TOO_MANY_RECIPIENTS.format(limit=MAX_RECIPIENTS)))
     if asked > MAX_CODES:
         problems.append(Problem(None, "codes", TOO_MANY_CODES.format(limit=MAX_CODES, asked=asked)))
+    try:
+        refuse_closed_contract(tenant=tenant, contract=contract)
+    except ValidationError as exc:
+        problems.append(Problem(None, None, exc.messages[0]))
     code_ids = params.get("code_ids")
     if code_ids is not None:
         selection, available = _selection_problems(tenant, contract, code_ids)

@@ -522,6 +522,13 @@ def code_check(*, tenant: Tenant, typed: str) -> InvitationCode:
     return code
 
 
+def contract_codes_usable(*, tenant: Tenant, contract: Contract) -> bool:
+    """Whether the contract's codes can be used today: it is active and has not ended."""
+    return contract.status == ContractStatus.ACTIVE and not (
+        contract.ends_on and contract.ends_on < timezone.localdate(timezone=tenant.zone)
+    )
+
+
 def refuse_unusable(*, tenant: Tenant, code: InvitationCode) -> None:
     zone = tenant.zone
     status = code.shown_status()
@@ -535,10 +542,7 @@ def refuse_unusable(*, tenant: Tenant, code: InvitationCode) -> None:
         raise CodeRefused(
             CODE_NOT_YET_VALID.format(date=f"{timezone.localtime(code.valid_from, zone):%-d %B %Y, %H:%M}")
         )
-    contract = code.contract
-    if contract.status != ContractStatus.ACTIVE or (
-        contract.ends_on and contract.ends_on < timezone.localdate(timezone=zone)
-    ):
+    if not contract_codes_usable(tenant=tenant, contract=code.contract):
         raise CodeRefused(CODE_CONTRACT_CLOSED)
     if not code.price.service.is_active:
         raise CodeRefused(CODE_SERVICE_PAUSED)
