@@ -552,7 +552,10 @@ MARK_SMS_SENT = f"""
 
 def build_sms(row: OutboundEmail) -> sms.SmsMessage:
     return sms.SmsMessage(
-        to=row.to_phone, text=private.reveal(row.body_text, row.private_values), sender=settings.SMS_FROM
+        to=row.to_phone,
+        text=private.reveal(row.body_text, row.private_values),
+        sender=settings.SMS_FROM,
+        reference=f"tessera-sms-{row.pk}",  # the row's: every retry of it, never a resend (a new row)
     )
 
 

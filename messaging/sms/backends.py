@@ -22,6 +22,9 @@ class SmsMessage:
     to: str  # E.164
     text: str
     sender: str = ""
+    # The same for every attempt at one message, new for a resend: a provider that de-duplicates by
+    # it sends a message once even when its answer was lost and the outbox tries again.
+    reference: str = ""
 
 
 class SmsTemporaryError(Exception):
@@ -66,6 +69,7 @@ class HttpBackend:
 
     2xx: accepted (the answer's ``id``, if it is JSON with one, is kept); 429, 5xx, timeouts and
     connection errors: try again later; any other answer: refused, with the provider's message.
+    The message's ``reference`` goes in an ``Idempotency-Key`` header, the same on every retry.
     """
 
     def __init__(self, url: str, *, api_key: str, timeout: float):
@@ -76,17 +80,15 @@ class HttpBackend:
 
     def send(self, message: SmsMessage) -> str:
         body = json.dumps({"to": message.to, "from": message.sender, "text": message.text}).encode()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "Authorization": f"Bearer {self.api_key}",
-                "User-Agent": "Tessera-SMS/1",
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": f"Bearer {self.api_key}",
+            "User-Agent": "Tessera-SMS/1",
+        }
+        if message.reference:
+            headers["Idempotency-Key"] = message.reference
+        request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 answer = response.read(ANSWER_LIMIT)
