@@ -48,7 +48,7 @@ NOT_TRACKED = {
     "contracts.participant": "contract.participant_* events; thousands at once come from imports",
     "contracts.contractevent": "the contract's history itself; each line is also a contract.* event",
     "invitations.invitationcode": "contract.code_* events; made 100,000 at a time",
-    "invitations.codebatch": "contract.codes_generated when the batch is done",
+    "invitations.codebatch": "code_batch.created when asked for, contract.codes_generated when it is done",
     "invitations.redemption": "code.redeemed",
     "invitations.codesend": "codes.sent / code.resent",
     "bookings.booking": "booking.created, booking.cancelled",

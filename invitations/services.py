@@ -92,6 +92,17 @@ def code_batch_create(
             campaign=terms.campaign,
             created_by=actor,
         )
+        # Who asked, in the audit trail now: the codes are made later by a task, whose line
+        # (contract.codes_generated) can name only a person, not an API key.
+        publish(
+            tenant=tenant,
+            name="code_batch.created",
+            obj=batch,
+            actor=actor,
+            summary=f"{quantity:,} codes of {contract.name} requested at price {price.price_code}"
+            f"{f', campaign {terms.campaign}' if terms.campaign else ''}.",
+            payload={"batch": batch.pk, "contract_id": contract.pk, "quantity": quantity, "width": width},
+        )
         enqueue_on_commit(run_code_batch, tenant_id=tenant.pk, batch_id=batch.pk)
     return batch
 
