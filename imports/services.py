@@ -9,7 +9,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from tenancy.events import publish
+from tenancy.events import current_actor, publish
 from tenancy.models import Tenant
 from tenancy.tasks import enqueue_on_commit
 
@@ -126,7 +126,15 @@ def import_request_commit(*, tenant: Tenant, job: ImportJob, actor) -> ImportJob
             if job.status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
                 raise ValidationError(ALREADY_COMMITTING)
             raise ValidationError(NOT_READY.format(status=job.get_status_display().lower()))
-        enqueue_on_commit(commit_import, tenant_id=tenant.pk, job_id=job.pk, actor_id=getattr(actor, "pk", None))
+        requester = current_actor(actor)  # a person, or the API key of the request
+        enqueue_on_commit(
+            commit_import,
+            tenant_id=tenant.pk,
+            job_id=job.pk,
+            actor_id=requester.user_id,
+            actor_label=requester.label if requester.api_key_id else "",
+            api_key_id=requester.api_key_id,
+        )
     job.refresh_from_db()
     return job
 

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts.models import User
+from tenancy.events import Actor, acting_as
 from tenancy.scoping import scopes_disabled
 from tenancy.tasks import TenantTask
 
@@ -19,8 +20,12 @@ def validate_import(*, tenant, job_id):
 
 
 @shared_task(base=TenantTask, name="imports.tasks.commit_import")
-def commit_import(*, tenant, job_id, actor_id):
+def commit_import(*, tenant, job_id, actor_id, actor_label="", api_key_id=None):
+    """``actor_label``/``api_key_id``: who asked when it was no person (an API key), for the audit trail."""
     actor = User.objects.filter(pk=actor_id).first()
+    if actor is None and actor_label:
+        with acting_as(Actor(label=actor_label, api_key_id=api_key_id)):
+            return import_commit(tenant=tenant, job_id=job_id, actor=actor).status
     return import_commit(tenant=tenant, job_id=job_id, actor=actor).status
 
 
