@@ -43,6 +43,7 @@ ACTION_OF_ENDING = {
     "cancelled": Action.REVOKE,
     "voided": Action.REVOKE,
     "replayed": Action.SEND,
+    "pinged": Action.SEND,
     "void": Action.REVOKE,
     "withdrawn": Action.REVOKE,
     "invalid": Action.REVOKE,

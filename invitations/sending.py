@@ -11,6 +11,7 @@ commit, then reads the codes still unsent. A sent code has its text fixed (``sho
 """
 
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
 from .models import CodeSend, CodeStatus, InvitationCode, SendChannel
+from .services import email_allowed
 
 EMAIL_KIND = "invitations.code_sent"
 MAX_RECIPIENTS = 10_000
@@ -63,6 +65,10 @@ def refuse_closed_contract(*, tenant: Tenant, contract: Contract) -> None:
         raise ValidationError(CONTRACT_CLOSED.format(contract=contract.name, status=status))
 
 
+WRONG_DOMAIN_FOR = (
+    "Code {code} is only for email addresses at {domain}, and no recipient left in the list has one: "
+    "untick it, or add a recipient at {domain}. Nothing was sent."
+)
 RESENT_A_MOMENT_AGO = "This code was sent a moment ago; it was not sent again."
 
 
@@ -162,10 +168,7 @@ def codes_send(
         if len(picked) < asked:
             raise ValidationError(NOT_ENOUGH_NOW.format(available=len(picked), asked=asked))
         shared = _shared_context(tenant, contract)
-        handed, start = [], 0
-        for send in sends:
-            handed.append((send, picked[start : start + send.count]))
-            start += send.count
+        handed = _hand_out(picked, sends)
         outbox_ids = _queue(tenant, shared, handed, key, actor)
         now, sent_by = timezone.now(), actor.pk if actor else None
         insert_rows(
@@ -209,6 +212,35 @@ def codes_send(
         "emails queued": recipients_by_channel["email"],
         "SMS queued": recipients_by_channel["sms"],
     }
+
+
+def _hand_out(picked: list[InvitationCode], sends: list[SendRow]) -> list[tuple[SendRow, list[InvitationCode]]]:
+    """Give each recipient, in order, as many of ``picked`` as it asked for. A code restricted to
+    an email domain goes only to an address at that domain (first to them, so it is not wasted); an
+    SMS recipient books with an address of their choosing, so they take any code, unrestricted ones
+    first. A restricted code that no recipient can take refuses the whole send."""
+    free: deque[InvitationCode] = deque()
+    bound: dict[str, deque[InvitationCode]] = {}
+    for code in picked:
+        domain = code.restricted_domain.strip().lower().lstrip("@")
+        (bound.setdefault(domain, deque()) if domain else free).append(code)
+    handed = []
+    for send in sends:
+        if send.channel == SendChannel.EMAIL:
+            pools = [pool for pool in bound.values() if pool and email_allowed(pool[0], send.recipient)] + [free]
+        else:
+            pools = [free, *bound.values()]
+        mine = []
+        for pool in pools:
+            while pool and len(mine) < send.count:
+                mine.append(pool.popleft())
+        if len(mine) < send.count:
+            stuck = next(pool[0] for pool in bound.values() if pool)
+            raise ValidationError(
+                WRONG_DOMAIN_FOR.format(code=stuck.shown, domain=stuck.restricted_domain.strip().lstrip("@"))
+            )
+        handed.append((send, mine))
+    return handed
 
 
 def _queue(tenant: Tenant, shared: dict, handed: list, key: str, actor) -> list[int]:

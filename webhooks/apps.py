@@ -14,6 +14,6 @@ class WebhooksConfig(AppConfig):
         events.subscribe(deliveries_for_event)
         navigation.register(
             navigation.NavItem(
-                "Webhooks", "webhooks:endpoints", min_role=Role.ADMIN, order=880, active_prefix="webhooks:"
+                "Webhooks", "webhooks:endpoints", min_role=Role.STAFF, order=880, active_prefix="webhooks:"
             )
         )

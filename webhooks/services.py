@@ -280,6 +280,14 @@ def endpoint_ping(*, tenant: Tenant, endpoint: WebhookEndpoint, actor=None) -> W
             event=PING,
             payload={"endpoint_id": endpoint.pk, "message": PING_MESSAGE},
         )
+        publish(
+            tenant=tenant,
+            name="webhook_endpoint.pinged",
+            obj=endpoint,
+            actor=actor,
+            summary=f"Test event sent to {endpoint.url} (delivery #{delivery.pk}).",
+            payload={"delivery_id": delivery.pk},
+        )
         _enqueue(delivery)
     return delivery
 

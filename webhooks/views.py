@@ -46,12 +46,21 @@ def _log(request, *, endpoint=None) -> dict:
     return {"filters": filters, "page": page, "filtered": bool(status or event)}
 
 
-@staff_required(Role.ADMIN)
+def _can_manage(request) -> bool:
+    """Owners and admins add, change and delete endpoints; all staff read the log, replay and test."""
+    return request.membership.has_role(Role.ADMIN)
+
+
+@staff_required()
 def endpoints(request):
     return render(
         request,
         "webhooks/endpoints.html",
-        {"endpoints": endpoint_list(tenant=request.tenant), "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS},
+        {
+            "endpoints": endpoint_list(tenant=request.tenant),
+            "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS,
+            "can_manage": _can_manage(request),
+        },
     )
 
 
@@ -70,12 +79,13 @@ def endpoint_create(request):
     return render(request, "webhooks/endpoint_form.html", {"form": form})
 
 
-@staff_required(Role.ADMIN)
+@staff_required()
 def endpoint_detail(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     context = {
         "endpoint": endpoint,
         "secret": _secret_to_show(request, endpoint),
+        "can_manage": _can_manage(request),
         **_log(request, endpoint=endpoint),
     }
     response = render(request, "webhooks/endpoint_detail.html", context)
@@ -161,7 +171,7 @@ def endpoint_rotate(request, endpoint_id):
 
 
 @require_POST
-@staff_required(Role.ADMIN)
+@staff_required()
 def endpoint_test(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     delivery = services.endpoint_ping(tenant=request.tenant, endpoint=endpoint, actor=request.user)
@@ -169,12 +179,12 @@ def endpoint_test(request, endpoint_id):
     return redirect(tenant_reverse(request.tenant, "webhooks:delivery", delivery_id=delivery.pk))
 
 
-@staff_required(Role.ADMIN)
+@staff_required()
 def deliveries(request):
     return render(request, "webhooks/deliveries.html", {**_log(request), "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS})
 
 
-@staff_required(Role.ADMIN)
+@staff_required()
 def delivery_detail(request, delivery_id):
     delivery = delivery_get(tenant=request.tenant, delivery_id=delivery_id)
     return render(
@@ -190,7 +200,7 @@ def delivery_detail(request, delivery_id):
     )
 
 
-@staff_required(Role.ADMIN)
+@staff_required()
 def delivery_replay(request, delivery_id):
     delivery = delivery_get(tenant=request.tenant, delivery_id=delivery_id)
     if request.method == "POST":

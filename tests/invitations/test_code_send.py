@@ -4,6 +4,7 @@ sends on its page, resend, and another tenant's codes refused."""
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from imports.models import ImportJob, ImportStatus
@@ -380,3 +381,41 @@ def test_the_workspaces_own_words_are_used_for_each_recipient(post_list, complet
     assert codes[1].shown in by_address["bo@example.com"].body
     html = by_address["bo@example.com"].alternatives[0][0]
     assert "<p>Bo &lt;b&gt;: " in html and html.startswith("<!doctype html>") and "Acme Training" in html
+
+
+def test_a_code_restricted_to_a_domain_goes_only_to_an_address_there(tenant, contract, price, staff):
+    """The restricted code goes to the one recipient at its domain, wherever that recipient is in
+    the list; an SMS recipient takes the unrestricted codes."""
+    plain = [CodeFactory(tenant=tenant, price=price, code=f"ACME{n:06d}PL") for n in range(2)]
+    acme_only = CodeFactory(tenant=tenant, price=price, code="ACME000000RD", restricted_domain="acme.example")
+    rows = [
+        sending.SendRow(2, "email", "ana@elsewhere.example", "Ana", 1),
+        sending.SendRow(3, "sms", "+447700900123", "Sam", 1),
+        sending.SendRow(4, "email", "bo@team.acme.example", "Bo", 1),
+    ]
+    sending.codes_send(
+        tenant=tenant,
+        contract=contract,
+        sends=rows,
+        code_ids=[acme_only.pk, *(code.pk for code in plain)],
+        actor=staff,
+        key="domains",
+    )
+    sent_to = dict(CodeSend.objects.values_list("code_id", "recipient"))
+    assert sent_to[acme_only.pk] == "bo@team.acme.example"
+    assert {sent_to[code.pk] for code in plain} == {"ana@elsewhere.example", "+447700900123"}
+
+
+def test_a_restricted_code_nobody_in_the_list_can_use_refuses_the_send(tenant, contract, price, staff):
+    acme_only = CodeFactory(tenant=tenant, price=price, code="ACME000000RD", restricted_domain="acme.example")
+    with pytest.raises(ValidationError) as refused:
+        sending.codes_send(
+            tenant=tenant,
+            contract=contract,
+            sends=[sending.SendRow(2, "email", "ana@elsewhere.example", "Ana", 1)],
+            code_ids=[acme_only.pk],
+            actor=staff,
+            key="nobody",
+        )
+    assert "only for email addresses at acme.example" in refused.value.messages[0]
+    assert not CodeSend.objects.exists() and not OutboundEmail.objects.exists()

@@ -42,10 +42,25 @@ def test_the_list_starts_empty_and_offers_to_add_one(owner_http):
     assert "No webhook endpoints yet" in page and f'href="{BASE}new/"' in page
 
 
-def test_staff_members_cannot_see_webhooks(staff_http):
-    assert staff_http.get(BASE).status_code == 403
+def test_staff_read_the_log_and_replay_but_only_owners_and_admins_manage_endpoints(
+    tenant, staff_http, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = EndpointFactory(tenant=tenant, url=receiver.url)
+    original = DeliveryFactory(endpoint=endpoint, status=DeliveryStatus.FAILED, attempts=8)
+
+    listing = staff_http.get(BASE).content.decode()
+    assert endpoint.url in listing and f'href="{BASE}new/"' not in listing
+    page = staff_http.get(f"{BASE}{endpoint.pk}/").content.decode()
+    assert "Send a test event" in page and "Rotate secret" not in page and "Delete" not in page
+    assert staff_http.get(f"{BASE}deliveries/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_http.post(f"{BASE}deliveries/{original.pk}/replay/").status_code == 302
+    assert WebhookDelivery.objects.filter(replay_of=original).exists()
+
     assert staff_http.post(f"{BASE}new/", {"url": "https://crm.example.com/", "events": EVENTS}).status_code == 403
-    assert not WebhookEndpoint.objects.exists()
+    for action in ("edit", "delete", "rotate-secret", "pause"):
+        assert staff_http.post(f"{BASE}{endpoint.pk}/{action}/").status_code == 403
+    assert WebhookEndpoint.objects.get().url == receiver.url and WebhookEndpoint.objects.get().active
 
 
 def test_adding_an_endpoint_shows_its_secret_once(tenant, admin_http, receiver, published):
