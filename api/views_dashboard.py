@@ -1,5 +1,5 @@
 """Dashboard pages of API keys (owners and admins): the list, creating a key (its full text shown
-once, on the page the form answers with, and stored nowhere), revoking one after a confirmation."""
+once, on the page after the form: tenancy/shown_once.py), revoking one after a confirmation."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,11 +8,16 @@ from django.shortcuts import redirect, render
 from tenancy.decorators import staff_required
 from tenancy.models import Role
 from tenancy.shortcuts import confirm_page
+from tenancy.shown_once import keep_to_show_once, not_stored, take_to_show
 from tenancy.urlresolvers import tenant_reverse
 
 from . import services
 from .forms import ApiKeyForm
 from .selectors import api_key_get, api_keys_of
+
+SHOWN_ALREADY = (
+    "The key “{name}” was shown once and cannot be shown again; if it was lost, revoke it and create another."
+)
 
 
 @staff_required(Role.ADMIN)
@@ -29,11 +34,19 @@ def key_create(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            # Answered here rather than after a redirect: the secret never waits in a session or a URL.
-            response = render(request, "api/key_created.html", {"key": key, "text": text})
-            response["Cache-Control"] = "no-store"
-            return response
+            keep_to_show_once(request, "api-key", key.pk, text)
+            return redirect(tenant_reverse(request.tenant, "api_keys:created", api_key_id=key.pk))
     return render(request, "api/key_form.html", {"form": form})
+
+
+@staff_required(Role.ADMIN)
+def key_created(request, api_key_id):
+    key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+    text = take_to_show(request, "api-key", key.pk)
+    if text is None:
+        messages.info(request, SHOWN_ALREADY.format(name=key.name))
+        return redirect(tenant_reverse(request.tenant, "api_keys:list"))
+    return not_stored(render(request, "api/key_created.html", {"key": key, "text": text}))
 
 
 @staff_required(Role.ADMIN)

@@ -13,6 +13,7 @@ from tenancy.events import WEBHOOK_EVENTS
 from tenancy.models import Role
 from tenancy.pagination import keyset_page
 from tenancy.shortcuts import confirm_page
+from tenancy.shown_once import keep_to_show_once, not_stored, take_to_show
 from tenancy.urlresolvers import tenant_reverse
 
 from . import services
@@ -21,15 +22,6 @@ from .selectors import delivery_get, delivery_list, endpoint_get, endpoint_list
 
 DELIVERIES_PER_PAGE = 50
 LOG_ORDER = ("-created_at", "-id")
-SECRET_KEPT = "webhooks.secret.{endpoint_id}"  # in the session only until the next page shows it
-
-
-def _keep_secret_to_show(request, endpoint, secret: str) -> None:
-    request.session[SECRET_KEPT.format(endpoint_id=endpoint.pk)] = secret
-
-
-def _secret_to_show(request, endpoint) -> str | None:
-    return request.session.pop(SECRET_KEPT.format(endpoint_id=endpoint.pk), None)
 
 
 def _endpoint_url(request, endpoint) -> str:
@@ -73,7 +65,7 @@ def endpoint_create(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            _keep_secret_to_show(request, endpoint, secret)
+            keep_to_show_once(request, "webhook-secret", endpoint.pk, secret)
             messages.success(request, f"Endpoint {endpoint.url} added.")
             return redirect(_endpoint_url(request, endpoint))
     return render(request, "webhooks/endpoint_form.html", {"form": form})
@@ -84,15 +76,12 @@ def endpoint_detail(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     context = {
         "endpoint": endpoint,
-        "secret": _secret_to_show(request, endpoint),
+        "secret": take_to_show(request, "webhook-secret", endpoint.pk),
         "can_manage": _can_manage(request),
         **_log(request, endpoint=endpoint),
     }
     response = render(request, "webhooks/endpoint_detail.html", context)
-    if context["secret"]:
-        # Shown once: not kept by the browser's cache or the back button for whoever uses it next.
-        response["Cache-Control"] = "no-store"
-    return response
+    return not_stored(response) if context["secret"] else response
 
 
 @staff_required(Role.ADMIN)
@@ -156,7 +145,7 @@ def endpoint_rotate(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     if request.method == "POST":
         endpoint, secret = services.endpoint_rotate_secret(tenant=request.tenant, endpoint=endpoint, actor=request.user)
-        _keep_secret_to_show(request, endpoint, secret)
+        keep_to_show_once(request, "webhook-secret", endpoint.pk, secret)
         messages.success(request, "A new signing secret is in use.")
         return redirect(_endpoint_url(request, endpoint))
     return confirm_page(

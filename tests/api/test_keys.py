@@ -42,11 +42,17 @@ def test_the_list_starts_empty_and_offers_to_create_a_key(owner_http):
 
 
 def test_a_new_key_is_shown_once_and_only_its_hash_is_kept(owner_http, tenant):
-    response = owner_http.post(NEW, {"name": "CRM sync", "scope": "read_write"})
+    made = owner_http.post(NEW, {"name": "CRM sync", "scope": "read_write"})
+    key = ApiKey.objects.get(tenant=tenant)
+    assert made.status_code == 302 and made.url == f"{KEYS}{key.pk}/created/"
 
+    response = owner_http.get(made.url)
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     full = shown_key(response)
-    key = ApiKey.objects.get(tenant=tenant)
+    # Shown once: the page again (a reload, the back button) sends to the list and says why.
+    again = owner_http.get(made.url, follow=True)
+    assert full not in text(again) and "was shown once" in text(again)
+    assert ApiKey.objects.filter(tenant=tenant).count() == 1
     prefix, secret = full.removeprefix("tess_").split("_", 1)
     assert key.prefix == prefix and key.scope == KeyScope.READ_WRITE
     assert key.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
