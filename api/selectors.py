@@ -51,3 +51,20 @@ def client_packages_listed(*, tenant: Tenant, email: str = "") -> QuerySet:
     if email:
         rows = rows.filter(client__email__iexact=email)
     return rows.select_related("client", "tenant").prefetch_related("credits__service")
+
+
+def learner_registrations_listed(
+    *, tenant: Tenant, email: str = "", product_session: int | None = None, active: bool | None = None
+) -> QuerySet:
+    """Learners' access to courses through registration codes (a learner's, a course session's,
+    only current or only removed ones)."""
+    from regcodes.models import CourseAccess
+
+    rows = CourseAccess.objects.filter(tenant=tenant)
+    if email:
+        rows = rows.filter(learner__email__iexact=email)
+    if product_session is not None:
+        rows = rows.filter(product_session_id=product_session)
+    if active is not None:
+        rows = rows.filter(revoked_at__isnull=active)
+    return rows.select_related("learner", "product_session__product", "code__order")

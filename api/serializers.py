@@ -130,6 +130,22 @@ class RegistrationSerializer(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
 
 
+class LearnerRegistrationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    learner_id = serializers.IntegerField()
+    learner_email = serializers.CharField(source="learner.email")
+    learner_name = serializers.CharField(source="learner.get_full_name")
+    product = serializers.CharField(source="product_session.product.name")
+    product_session_id = serializers.IntegerField()
+    product_session = serializers.CharField(source="product_session.name")
+    code = serializers.CharField(source="code.code")
+    order_reference = serializers.CharField(source="code.order.reference")
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    granted_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True, help_text="Set when the access was removed.")
+
+
 class CreditSerializer(serializers.Serializer):
     service_id = serializers.IntegerField(allow_null=True, help_text="Empty: a shared pool for every covered service.")
     service = serializers.SerializerMethodField()
@@ -266,6 +282,16 @@ class SessionFilters(serializers.Serializer):
 
 class RegistrationFilters(serializers.Serializer):
     status = serializers.ChoiceField(choices=RegistrationStatus.choices, required=False)
+
+
+class LearnerRegistrationFilters(serializers.Serializer):
+    email = serializers.EmailField(required=False, help_text="Only this learner's registrations.")
+    product_session = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this course session's."
+    )
+    active = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: current access only; false: removed only."
+    )
 
 
 class PackageFilters(serializers.Serializer):

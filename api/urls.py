@@ -21,6 +21,7 @@ urlpatterns = [
     path("v1/bookings/", views.BookingList.as_view(), name="bookings"),
     path("v1/sessions/", views.SessionList.as_view(), name="sessions"),
     path("v1/sessions/<int:session_id>/registrations/", views.SessionRegistrations.as_view(), name="registrations"),
+    path("v1/learner-registrations/", views.LearnerRegistrationList.as_view(), name="learner_registrations"),
     path("v1/packages/", views.PackageList.as_view(), name="packages"),
     path("v1/imports/<int:job_id>/", views.ImportDetail.as_view(), name="import"),
     path("v1/imports/<int:job_id>/commit/", views.ImportCommit.as_view(), name="import_commit"),

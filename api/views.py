@@ -40,7 +40,7 @@ from sessions_roster.selectors import registrations_of, session_get, sessions_se
 from . import serializers as out
 from .authentication import TenantApiView
 from .pagination import KeysetPagination
-from .selectors import client_packages_listed
+from .selectors import client_packages_listed, learner_registrations_listed
 
 FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2101, 1, 1, tzinfo=UTC)
@@ -335,6 +335,27 @@ class SessionRegistrations(ListView):
             rows = rows.filter(status=wanted)
         self.ordering = ("-cancelled_at", "-id") if cancelled else ("created_at", "id")
         return self.page(rows.select_related("order"), out.RegistrationSerializer)
+
+
+class LearnerRegistrationList(ListView):
+    ordering = ("-id",)
+
+    @extend_schema(
+        summary="Learners registered for courses with registration codes",
+        description="Each learner's access to a course session, newest first; removed access too "
+        "(`revoked_at`), unless `active=true`.",
+        parameters=[out.LearnerRegistrationFilters],
+        responses={200: out.LearnerRegistrationSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        filters = parsed(out.LearnerRegistrationFilters, request.query_params)
+        rows = learner_registrations_listed(
+            tenant=request.tenant,
+            email=filters.get("email", ""),
+            product_session=filters.get("product_session"),
+            active=filters.get("active"),
+        )
+        return self.page(rows, out.LearnerRegistrationSerializer)
 
 
 class PackageList(ListView):

@@ -91,6 +91,7 @@ GLOBAL_URLS = {
     "api:sessions": "JSON API: tenant from the API key",
     "api:registrations": "JSON API: tenant from the API key",
     "api:packages": "JSON API: tenant from the API key",
+    "api:learner_registrations": "JSON API: tenant from the API key",
     "api:import": "JSON API: tenant from the API key",
     "api:import_commit": "JSON API: tenant from the API key",
 }

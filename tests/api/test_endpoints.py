@@ -375,3 +375,34 @@ def test_an_import_needs_a_file(api, contract):
     )
     assert empty.status_code == 400
     assert not ImportJob.objects.exists()
+
+
+def test_learner_registrations_with_their_course_and_code_and_removed_access(api, tenant):
+    from regcodes.services import NewLearner, access_remove, learners_assign
+
+    from ..factories import ProductSessionFactory, UserFactory, seat_order
+
+    course = ProductSessionFactory(tenant=tenant)
+    order = seat_order(course, UserFactory(email="buyer@example.com"), quantity=3)
+    kept, removed = learners_assign(
+        tenant=tenant,
+        order=order,
+        learners=[NewLearner("kim@example.com", "Kim", "Ito"), NewLearner("lee@example.com", "Lee", "Ng")],
+        actor=None,
+    )
+    access_remove(tenant=tenant, access=removed, actor=None)
+
+    everyone = api.get("/api/v1/learner-registrations/").json()["results"]
+    assert [(row["learner_email"], row["revoked_at"] is None) for row in everyone] == [
+        ("lee@example.com", False),
+        ("kim@example.com", True),
+    ]
+    assert everyone[1]["product_session_id"] == course.pk and everyone[1]["order_reference"] == order.reference
+    assert everyone[1]["code"] == kept.code.code
+    current = api.get("/api/v1/learner-registrations/", {"active": "true"}).json()["results"]
+    assert [row["learner_email"] for row in current] == ["kim@example.com"]
+    assert api.get("/api/v1/learner-registrations/", {"email": "LEE@example.com"}).json()["results"][0]["id"] == (
+        removed.pk
+    )
+    assert api.get("/api/v1/learner-registrations/", {"product_session": course.pk + 999}).json()["results"] == []
+    assert api.get("/api/v1/learner-registrations/", {"active": "maybe"}).status_code == 400
