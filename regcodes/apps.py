@@ -23,7 +23,8 @@ class RegcodesConfig(AppConfig):
             registry.EmailKind(
                 key="regcodes.learner_invitation",
                 label="Learner invitation",
-                description="Sent when a customer invites someone to take one of their course seats.",
+                description="Sent when a customer invites someone to take one of their course seats; "
+                "also by SMS when the customer gives a mobile number.",
                 sample_context={
                     "course": "First aid at work",
                     "session": "Spring 2027",
@@ -32,6 +33,7 @@ class RegcodesConfig(AppConfig):
                     "link": "https://example.com/t/demo/seats/invite/…/",
                 },
                 private=("link",),
+                sms=True,
             )
         )
         registry.register(

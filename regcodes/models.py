@@ -148,10 +148,12 @@ class LearnerInviteStatus(models.TextChoices):
 class LearnerInvite(TenantOwned):
     """An emailed link offering one code to one address. The first invite for a code to be accepted
     takes it; the code's other open invites become invalid. The link is a salted HMAC
-    (``tenancy.tokens.link_token``), so the customer can copy it again from My Account."""
+    (``tenancy.tokens.link_token``), so the customer can copy it again from My Account. With a
+    ``phone`` (E.164) the same link also goes by SMS; the invite stays bound to its address."""
 
     code = models.ForeignKey(RegistrationCode, on_delete=models.CASCADE, related_name="invites")
     email = models.EmailField()
+    phone = models.CharField("mobile number", max_length=20, blank=True, default="", db_default="")
     message = models.TextField(blank=True, max_length=2000)
     token_salt = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)

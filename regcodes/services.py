@@ -23,7 +23,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User, normalize_email
 from accounts.services import client_for_booking
 from invitations import codes as code_text
-from messaging.services import Recipient, email_queue, emails_queue
+from messaging.services import Recipient, email_queue, emails_queue, sms_queue_many
+from messaging.sms import phone_normalise
 from payments.providers import PaymentRequest, payment_provider
 from tenancy.bulk import insert_rows
 from tenancy.events import publish
@@ -56,6 +57,7 @@ INVITE_GONE = "This invitation is no longer valid: {why}"
 INVITE_TAKEN = "someone else accepted an invitation for this seat first."
 INVITE_WITHDRAWN = "the person who sent it withdrew it."
 INVITE_USED = "it has already been accepted."
+PHONE_OF = "The mobile number of {email}: {problem}"
 WRONG_LEARNER = "This invitation was sent to {email}. Sign in with that address to accept it."
 LOGIN_EXISTS = "An account with this address exists already: sign in to accept."
 ACCESS_ALREADY_REMOVED = "This access has already been removed."
@@ -300,11 +302,20 @@ def access_facts(access: CourseAccess) -> dict:
 
 
 def invites_send(
-    *, tenant: Tenant, order: SeatOrder, emails: list[str], message: str = "", actor
+    *,
+    tenant: Tenant,
+    order: SeatOrder,
+    emails: list[str],
+    message: str = "",
+    actor,
+    phones: dict[str, str] | None = None,
 ) -> list[LearnerInvite]:
     """Invite each address to one available seat (the seat is reserved as "invited"). All or nothing,
-    and set-based: however many addresses, a statement or two per table and one render of the email."""
+    and set-based: however many addresses, a statement or two per table and one render of the email.
+    ``phones`` maps some of the addresses to a mobile number: their invitation also goes by SMS, with
+    the same link (the invite stays bound to the address). A number that is not one changes nothing."""
     emails = [normalize_email(email) for email in emails]
+    numbers = _phones(phones or {})
     with transaction.atomic():
         order = _lock_order(tenant, order)
         twice = {email for email, count in Counter(emails).items() if count > 1}
@@ -322,25 +333,44 @@ def invites_send(
         )
         if reserved != len(code_ids):  # cannot happen under the order lock; never hand out a seat twice
             raise ValidationError(NOT_ENOUGH_SEATS.format(remaining=reserved, s="s", asked=len(emails)))
-        return _invite(tenant, order, list(zip(code_ids, emails, strict=True)), message, actor)
+        seats = [(code_id, email, numbers.get(email, "")) for code_id, email in zip(code_ids, emails, strict=True)]
+        return _invite(tenant, order, seats, message, actor)
 
 
-def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", actor) -> LearnerInvite:
+def _phones(phones: dict[str, str]) -> dict[str, str]:
+    """Each address's number in E.164 (a blank one left out); a bad one is named with its address."""
+    numbers = {}
+    for email, phone in phones.items():
+        if not (phone or "").strip():
+            continue
+        try:
+            numbers[normalize_email(email)] = phone_normalise(phone)
+        except ValidationError as exc:
+            raise ValidationError(PHONE_OF.format(email=email, problem=exc.messages[0])) from None
+    return numbers
+
+
+def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", phone: str = "", actor) -> LearnerInvite:
     """Re-invite for the same seat, the same person (a new link) or another one. Earlier open
-    invites for the seat stay open: the first to accept wins."""
+    invites for the seat stay open: the first to accept wins. The same person is texted again at
+    the invite's number (or ``phone``, when given); another person only at a ``phone`` given."""
+    email = normalize_email(email or invite.email)
+    if phone.strip():
+        phone = _phones({email: phone})[email]
+    elif email == normalize_email(invite.email):
+        phone = invite.phone
     with transaction.atomic():
         order = _lock_order(tenant, invite.code.order)
         code = RegistrationCode.objects.get(tenant=tenant, pk=invite.code_id)
         if code.status != CodeStatus.INVITED:
             raise ValidationError(INVITE_GONE.format(why=INVITE_USED))
-        email = normalize_email(email or invite.email)
         elsewhere = LearnerInvite.objects.filter(
             tenant=tenant, code__order=order, status=LearnerInviteStatus.OPEN, email=email
         ).exclude(code=code)
         if elsewhere.exists():
             raise ValidationError(ALREADY_INVITED.format(emails=email))
         _refuse_course_holders(tenant, order, [email])
-        [again] = _invite(tenant, order, [(code.pk, email)], invite.message, actor)
+        [again] = _invite(tenant, order, [(code.pk, email, phone)], invite.message, actor)
         return again
 
 
@@ -358,6 +388,7 @@ COPIED_INVITE_COLUMNS = (
     "tenant_id",
     "code_id",
     "email",
+    "phone",
     "message",
     "token_salt",
     "token_hash",
@@ -382,10 +413,11 @@ def _accept_url(tenant: Tenant):
     return lambda token: f"{head}{token}{tail}"
 
 
-def _invite(tenant, order, seats: list[tuple[int, str]], message: str, actor) -> list[LearnerInvite]:
-    """An open invite for each ``(code id, address)``, with its own salted link, and its email."""
+def _invite(tenant, order, seats: list[tuple[int, str, str]], message: str, actor) -> list[LearnerInvite]:
+    """An open invite for each ``(code id, address, E.164 number or "")``, with its own salted link,
+    and its email; and the same link by SMS to each invite with a number."""
     invites, links, accept_url = [], [], _accept_url(tenant)
-    for code_id, email in seats:
+    for code_id, email, phone in seats:
         salt = new_salt()
         raw = link_token(INVITE_LINK, salt)
         invites.append(
@@ -393,6 +425,7 @@ def _invite(tenant, order, seats: list[tuple[int, str]], message: str, actor) ->
                 tenant=tenant,
                 code_id=code_id,
                 email=normalize_email(email),
+                phone=phone,
                 message=message.strip(),
                 token_salt=salt,
                 token_hash=token_hash(raw),
@@ -402,21 +435,30 @@ def _invite(tenant, order, seats: list[tuple[int, str]], message: str, actor) ->
         links.append(accept_url(raw))
     _invites_insert(invites)
     session = order.product_session
+    context = {
+        "course": str(session.product),
+        "session": session.name,
+        "from_name": order.buyer.get_full_name(),
+        "message": message.strip(),
+    }
     emails_queue(
         tenant=tenant,
         key="regcodes.learner_invitation",
-        context={
-            "course": str(session.product),
-            "session": session.name,
-            "from_name": order.buyer.get_full_name(),
-            "message": message.strip(),
-        },
+        context=context,
         recipients=[
             Recipient(to=invite.email, idempotency_key=f"regcode-invite:{invite.pk}", private={"link": link})
             for invite, link in zip(invites, links, strict=True)
         ],
         created_by=actor,
     )
+    if texts := [
+        Recipient(to=invite.phone, idempotency_key=f"regcode-invite:{invite.pk}:sms", private={"link": link})
+        for invite, link in zip(invites, links, strict=True)
+        if invite.phone
+    ]:
+        sms_queue_many(
+            tenant=tenant, key="regcodes.learner_invitation", context=context, recipients=texts, created_by=actor
+        )
     return invites
 
 

@@ -83,19 +83,22 @@ def invites_create(request, order_id):
         return redirect(_details_url(request, order))
     form = InviteLearnersForm(request.POST, request.FILES)
     if form.is_valid():
-        emails = form.cleaned_data["addresses"]
+        invitees = form.cleaned_data["invitees"]
+        phones = {invitee.email: invitee.phone for invitee in invitees if invitee.phone}
         try:
             services.invites_send(
                 tenant=request.tenant,
                 order=order,
-                emails=emails,
+                emails=[invitee.email for invitee in invitees],
+                phones=phones,
                 message=form.cleaned_data["message"],
                 actor=request.user,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{len(emails)} invitation{'s' if len(emails) != 1 else ''} sent.")
+            by_sms = f" ({len(phones)} also by SMS)" if phones else ""
+            messages.success(request, f"{len(invitees)} invitation{'s' if len(invitees) != 1 else ''} sent{by_sms}.")
             return redirect(_details_url(request, order))
     return _details(request, order, invite_form=form)
 
@@ -108,12 +111,17 @@ def invite_again(request, order_id, seat_invite_id):
     if request.method == "POST" and form.is_valid():
         try:
             again = services.invite_again(
-                tenant=request.tenant, invite=invite, email=form.cleaned_data["email"], actor=request.user
+                tenant=request.tenant,
+                invite=invite,
+                email=form.cleaned_data["email"],
+                phone=form.cleaned_data["phone"],
+                actor=request.user,
             )
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"Invitation sent to {again.email}; the first to accept gets the seat.")
+            by_sms = f" and by SMS to {again.phone}" if again.phone else ""
+            messages.success(request, f"Invitation sent to {again.email}{by_sms}; the first to accept gets the seat.")
         return redirect(_details_url(request, order))
     return render(request, "regcodes/portal/reinvite.html", {"order": order, "invite": invite, "form": form})
 
