@@ -69,6 +69,7 @@ def seed(demo) -> None:
         tenant=tenant,
         order=order,
         emails=["invitee.one@example.com", "invitee.two@example.com"],
+        phones={"invitee.one@example.com": "+31 6 12345678"},  # also by SMS
         message="Please join us for the first aid course.",
         actor=customer,
     )
