@@ -256,20 +256,30 @@ def emails_queue(
                 "idempotency_key": full_key,
                 "created_by_id": created_by.pk if created_by else None,
             }
-        new_ids = _emails_insert(list(rows.values()))
-        ids.update(zip(rows, new_ids, strict=True))
-        _send_after_commit(tenant, new_ids)
-        if tenant is not None and new_ids:
-            publish(
-                tenant=tenant,
-                name="emails.queued",
-                actor=created_by,
-                summary=f"{len(new_ids):,} emails ({key}) queued, to {rows[next(iter(rows))]['to_email']} and others."
-                if len(new_ids) > 1
-                else f"Email ({key}) queued to {rows[next(iter(rows))]['to_email']}.",
-                payload={"template": key, "count": len(new_ids), "first_id": new_ids[0], "last_id": new_ids[-1]},
-            )
+        _insert_batch(tenant, key, rows, ids, created_by, by_sms=False)
     return [ids[full_key] for full_key in keys]
+
+
+def _insert_batch(tenant: Tenant | None, key: str, rows: dict, ids: dict, created_by, *, by_sms: bool) -> None:
+    """Write a batch's new rows (``{full key: row}``), note their ids in ``ids``, send them after
+    commit, and give the audit trail one line for the batch."""
+    new_ids = _emails_insert(list(rows.values()))
+    ids.update(zip(rows, new_ids, strict=True))
+    _send_after_commit(tenant, new_ids)
+    if tenant is None or not new_ids:
+        return
+    first = next(iter(rows.values()))["to_phone" if by_sms else "to_email"]
+    if len(new_ids) > 1:
+        summary = f"{len(new_ids):,} {'SMS' if by_sms else 'emails'} ({key}) queued, to {first} and others."
+    else:
+        summary = f"{'SMS' if by_sms else 'Email'} ({key}) queued to {first}."
+    publish(
+        tenant=tenant,
+        name="sms.batch_queued" if by_sms else "emails.queued",
+        actor=created_by,
+        summary=summary,
+        payload={"template": key, "count": len(new_ids), "first_id": new_ids[0], "last_id": new_ids[-1]},
+    )
 
 
 def _emails_insert(rows: list[dict]) -> list[int]:
@@ -404,20 +414,7 @@ def sms_queue_many(
                 "idempotency_key": full_key,
                 "created_by_id": created_by.pk if created_by else None,
             }
-        new_ids = _emails_insert(list(rows.values()))
-        ids.update(zip(rows, new_ids, strict=True))
-        _send_after_commit(tenant, new_ids)
-        if tenant is not None and new_ids:
-            first = rows[next(iter(rows))]["to_phone"]
-            publish(
-                tenant=tenant,
-                name="sms.batch_queued",
-                actor=created_by,
-                summary=f"{len(new_ids):,} SMS ({key}) queued, to {first} and others."
-                if len(new_ids) > 1
-                else f"SMS ({key}) queued to {first}.",
-                payload={"template": key, "count": len(new_ids), "first_id": new_ids[0], "last_id": new_ids[-1]},
-            )
+        _insert_batch(tenant, key, rows, ids, created_by, by_sms=True)
     return [ids[full_key] for full_key in keys]
 
 
