@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from tenancy import ratelimit
 from tenancy.decorators import customer_required, staff_required
 from tenancy.models import Role
 from tenancy.shortcuts import confirm_page, submit
@@ -27,11 +28,32 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        # Failed sign-ins count per address and per account (tenancy/ratelimit.py); one that works is forgiven.
+        self.counters = ratelimit.signin_counters(request, request.POST.get("username", ""))
+        if outcome := ratelimit.attempt(*self.counters):
+            return ratelimit.refused(request, outcome, ratelimit.SIGNIN_REFUSED)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # The right password clears the account's failures; the address keeps its earlier ones, so
+        # signing in to one's own account between guesses at others does not reset its count.
+        address, account = self.counters
+        ratelimit.forgive(address)
+        ratelimit.clear(account)
+        return super().form_valid(form)
+
 
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = OutboxPasswordResetForm
     template_name = "accounts/password_reset.html"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        # Every request counts, per address and per email, whether or not the account exists.
+        if outcome := ratelimit.attempt(*ratelimit.reset_counters(request, request.POST.get("email", ""))):
+            return ratelimit.refused(request, outcome, ratelimit.RESET_REFUSED)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from invitations import ratelimit
 from invitations.services import too_many_attempts
+from tenancy import ratelimit as rate_limits
 from tenancy.decorators import public
 from tenancy.urlresolvers import tenant_reverse
 
@@ -236,6 +237,7 @@ def _closed(request, message: str, *, title: str, status: int = 410):
 
 
 @public
+@rate_limits.links
 def invitation_link(request, invite_token):
     token = invite_token
     try:
@@ -259,6 +261,7 @@ def masked(email: str) -> str:
 
 
 @public
+@rate_limits.links
 def invitation_verify(request, invite_token):
     token = invite_token
     tenant = request.tenant
@@ -283,6 +286,7 @@ def invitation_verify(request, invite_token):
         try:
             invitations.proof_check(tenant=tenant, invitation=invitation, typed=form.cleaned_data["code"])
         except ValidationError as exc:
+            rate_limits.failed(request)  # a wrong emailed code counts like a wrong link
             form.add_error("code", exc)
         else:
             cart.prove(request, invitation.pk)
@@ -297,6 +301,7 @@ def invitation_verify(request, invite_token):
 
 
 @public
+@rate_limits.links
 def offer_link(request, offer_token):
     token = offer_token
     entry = waitlist.offer_for_token(tenant=request.tenant, token=token)

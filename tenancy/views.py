@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import client_count, user_find_by_email
 from messaging.selectors import outbox_counts, outbox_list
 
-from . import services
+from . import ratelimit, services
 from .decorators import public, staff_required
 from .forms import InviteForm, NewAccountForm, RoleForm, TenantSettingsForm
 from .models import Role
@@ -162,6 +162,7 @@ def invitation_revoke(request, invitation_id):
 
 
 @public
+@ratelimit.links
 def join(request, token):
     """Accept an invitation: sign in as the invited address, or create the account here."""
     tenant = request.tenant
