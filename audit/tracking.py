@@ -62,6 +62,8 @@ NOT_TRACKED = {
     "api.apikey": "api_key.created, api_key.revoked",
     "webhooks.webhookendpoint": "webhook_endpoint.created / changed / deleted",
     "webhooks.webhookdelivery": "its own delivery log; a replay is webhook_delivery.replayed",
+    "privacy.dataexport": "data_export.requested, data_export.downloaded",
+    "privacy.erasure": "person.erased",
 }
 REVOKING_STATUSES = {"cancelled", "void", "revoked", "withdrawn", "invalid", "expired"}
 SKIPPED_ALWAYS = {"id", "tenant", "created_at", "updated_at", "last_login"}

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "webhooks",
     "analytics",
     "api",
+    "privacy",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,7 @@ tenant_patterns = [
     path("webhooks/", include("webhooks.urls")),
     path("analytics/", include("analytics.urls")),
     path("api-keys/", include("api.urls_dashboard")),
+    path("privacy/", include("privacy.urls")),
 ]
 
 urlpatterns = [

@@ -62,6 +62,7 @@ OBJECT_ARGUMENTS = {
     "event_id",
     "endpoint_id",
     "delivery_id",
+    "export_id",
 }
 PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
 

@@ -124,6 +124,9 @@ def build_world(tenant) -> World:
     from audit.models import AuditEvent
 
     objects["event_id"] = AuditEvent.objects.filter(tenant=tenant).latest("id").pk
+    from privacy.models import DataExport
+
+    objects["export_id"] = DataExport.objects.create(tenant=tenant).pk
     return World(tenant, objects)
 
 
