@@ -158,3 +158,20 @@ def test_the_page_shows_an_empty_state_and_progress(owner_http, tenant, owner):
     data_export_request(tenant=tenant, user=owner)
     page = owner_http.get(url).content
     assert b"<progress" in page and b'http-equiv="refresh"' in page
+
+
+def test_the_task_run_with_another_tenants_export_id_does_nothing(tenant, other_tenant, owner, data):
+    from privacy.tasks import build_data_export
+
+    theirs = data_export_request(tenant=other_tenant, user=None)
+    assert build_data_export(tenant_id=tenant.pk, export_id=theirs.pk) == "skipped"
+    theirs.refresh_from_db()
+    assert theirs.status == ExportStatus.QUEUED and not theirs.file_token
+
+
+def test_asking_twice_on_the_page_says_one_is_being_prepared(owner_http, tenant):
+    url = tenant_reverse(tenant, "privacy:export")
+    owner_http.post(url)
+    page = owner_http.post(url, follow=True)
+    assert EXPORT_BUSY.encode() in page.content
+    assert DataExport.objects.filter(tenant=tenant).count() == 1
