@@ -182,6 +182,9 @@ def invitees_from_csv(upload) -> list[Invitee]:
         except forms.ValidationError:
             problems.append(Problem(row["_row"], "email", "This is not an email address."))
             continue
+        if len(email) > 254:  # valid to the checker up to 320, but not what an address column keeps
+            problems.append(Problem(row["_row"], "email", "Longer than 254 characters."))
+            continue
         if normalize_email(email) in seen:
             problems.append(
                 Problem(row["_row"], "email", f"This address is also on row {seen[normalize_email(email)]}.")

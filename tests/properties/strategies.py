@@ -3,19 +3,24 @@ form fields. Shared by the property tests of this folder."""
 
 import csv
 import io
+import os
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 # Bounded: the whole folder runs in about a minute. deadline=None: a request's time varies with the
 # machine, and time is not what these tests are about.
+# PROPERTY_SCALE=20 runs twenty times as many examples, new ones each run (a longer hunt, by hand).
+SCALE = int(os.environ.get("PROPERTY_SCALE", "1"))
 PROPERTY = settings(
-    max_examples=30,
+    max_examples=30 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=True,  # the same examples on every run, so CI cannot go red by luck
+    derandomize=SCALE == 1,  # in CI the same examples on every run, so it cannot go red by luck
+    database=None,
 )
-FAST = settings(PROPERTY, max_examples=300)
+FAST = settings(PROPERTY, max_examples=300 * SCALE)  # no database: cheap
+FORMS = settings(PROPERTY, max_examples=15 * SCALE)  # a few requests each
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252", "mac-roman")
 ONE_IN_TEN = st.sampled_from([False] * 9 + [True])  # not st.integers: hypothesis favours its ends

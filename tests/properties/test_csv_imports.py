@@ -7,21 +7,17 @@ problems by row and column); the checker never crashes (a job that "could not be
 bug hidden behind a polite message); and nothing but the import's own record changes unless the
 file was clean and Complete Import was clicked, in which case the whole file is applied."""
 
-import html
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import pytest
-from django.apps import apps
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from contracts import participants_csv
+from imports import parsing
 from imports.models import ImportJob, ImportStatus
 from invitations import sends_csv
 from regcodes import learners_csv
@@ -30,12 +26,10 @@ from tenancy.urlresolvers import tenant_reverse
 from ..conftest import signed_in
 from ..factories import CodeFactory, ContractFactory, PriceFactory, ProductSessionFactory, UserFactory, seat_order
 from .strategies import PROPERTY, any_file, clean_csv, name_text
+from .support import changed, snapshot, text, undone
 
 pytestmark = pytest.mark.django_db
 
-# Everything an import could write to, whole rows: a refused file must leave every one as it was.
-# (audit, webhooks and imports record the upload itself.)
-WATCHED_APPS = ("accounts", "contracts", "invitations", "regcodes", "messaging", "sessions_roster", "bookings")
 MESSAGE = re.compile(r'class="(flash flash-error|form-errors|errorlist)')
 
 NAME = st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True)
@@ -43,31 +37,6 @@ SIMPLE_EMAIL = st.from_regex(r"[a-z0-9][a-z0-9.+_-]{0,19}@(example|mail)\.(com|o
     lambda e: ".." not in e and ".@" not in e
 )
 EMAIL = st.one_of(SIMPLE_EMAIL, st.emails())
-
-
-@contextmanager
-def undone():
-    """One example, undone afterwards, so every example starts from the same database and cache."""
-    cache.clear()
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
-def snapshot() -> dict:
-    return {
-        model._meta.label: list(model._base_manager.order_by("pk").values())
-        for label in WATCHED_APPS
-        for model in apps.get_app_config(label).get_models()
-    }
-
-
-def changed(before: dict, after: dict) -> set[str]:
-    return {label for label in before if before[label] != after[label]}
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 @dataclass
@@ -262,3 +231,30 @@ def test_a_clean_file_of_any_names_and_formulas_is_imported_whole(name, request,
 
     with undone():
         assert upload_and_judge(kind, content) == "committed"
+
+
+@pytest.mark.parametrize("name", ["participants", "learners", "code_sends"])
+def test_a_million_row_upload_is_refused_after_reading_just_past_the_limit(name, request, monkeypatch, settings):
+    kind = request.getfixturevalue(name)
+    row = "x" + "," * (len(kind.columns) - 1) + "\n"  # the shortest row that is not blank
+    content = (",".join(kind.columns) + "\n" + row * 1_000_000).encode()
+    assert len(content) <= settings.IMPORT_MAX_BYTES  # so it is the rows that refuse it, not the size
+    read_rows, real_reader = [], parsing.csv.reader
+
+    def counting_reader(*args, **kwargs):
+        for cells in real_reader(*args, **kwargs):
+            read_rows.append(1)
+            yield cells
+
+    monkeypatch.setattr(parsing.csv, "reader", counting_reader)
+    before = snapshot()
+
+    kind.post(content)
+
+    job = ImportJob.objects.get()
+    limit = settings.IMPORT_MAX_ROWS
+    message = f"The file has more than {limit:,} rows. Split it into smaller files."
+    assert (job.status, [p["message"] for p in job.problems]) == (ImportStatus.INVALID, [message])
+    assert message in text(kind.open(job))
+    assert len(read_rows) <= limit + 2  # the header, the rows allowed and the one too many: not a million
+    assert changed(before, snapshot()) == set()
