@@ -190,6 +190,19 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 # Wrong codes tried on the public booking page, per client address and workspace, per window.
 CODE_ATTEMPT_LIMIT = env.int("CODE_ATTEMPT_LIMIT", default=20)
 CODE_ATTEMPT_WINDOW_SECONDS = env.int("CODE_ATTEMPT_WINDOW_SECONDS", default=3600)
+CODE_TENANT_ATTEMPT_LIMIT = env.int("CODE_TENANT_ATTEMPT_LIMIT", default=2000)  # wrong codes per workspace a window
+# Rate limits against brute force (tenancy/ratelimit.py), counted in the shared cache (CACHE_URL).
+SIGNIN_ATTEMPT_LIMIT = env.int("SIGNIN_ATTEMPT_LIMIT", default=30)  # failed sign-ins per client address
+SIGNIN_ACCOUNT_ATTEMPT_LIMIT = env.int("SIGNIN_ACCOUNT_ATTEMPT_LIMIT", default=10)  # failed sign-ins per account
+SIGNIN_ATTEMPT_WINDOW_SECONDS = env.int("SIGNIN_ATTEMPT_WINDOW_SECONDS", default=900)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=20)  # reset requests per client address
+PASSWORD_RESET_EMAIL_LIMIT = env.int("PASSWORD_RESET_EMAIL_LIMIT", default=5)  # reset requests per email typed
+PASSWORD_RESET_WINDOW_SECONDS = env.int("PASSWORD_RESET_WINDOW_SECONDS", default=3600)
+LINK_ATTEMPT_LIMIT = env.int("LINK_ATTEMPT_LIMIT", default=20)  # unknown links, wrong email codes: per address
+LINK_TENANT_ATTEMPT_LIMIT = env.int("LINK_TENANT_ATTEMPT_LIMIT", default=300)  # per workspace; then one try each
+LINK_ATTEMPT_WINDOW_SECONDS = env.int("LINK_ATTEMPT_WINDOW_SECONDS", default=3600)
+RATE_LIMIT_REPORTS_PER_WINDOW = env.int("RATE_LIMIT_REPORTS_PER_WINDOW", default=50)  # rate_limit.hit audit lines
+SEAT_INVITE_VALID_DAYS = env.int("SEAT_INVITE_VALID_DAYS", default=30)  # an emailed seat invitation link works
 # How orders are paid; the default records the amount due and the buyer pays offline.
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="payments.providers.OfflineProvider")
 # One-time codes that prove an invited email address: minutes valid, wrong tries allowed.

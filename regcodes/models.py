@@ -6,6 +6,7 @@ Seats are conserved: for an order, available + invited + claimed codes always eq
 bought. A code is held by at most one learner (a conditional UPDATE claims it; docs/concurrency.md).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -173,6 +174,15 @@ class LearnerInvite(TenantOwned):
     @property
     def token(self) -> str:
         return link_token(INVITE_LINK, self.token_salt)
+
+    @property
+    def link_expires_at(self):
+        """The emailed link works for ``SEAT_INVITE_VALID_DAYS`` from when it was sent; a re-invite is a new link."""
+        return self.sent_at + timedelta(days=settings.SEAT_INVITE_VALID_DAYS)
+
+    @property
+    def link_expired(self) -> bool:
+        return self.link_expires_at <= timezone.now()
 
 
 class CourseAccess(TenantOwned):

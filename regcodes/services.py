@@ -62,6 +62,10 @@ WRONG_LEARNER = "This invitation was sent to {email}. Sign in with that address 
 LOGIN_EXISTS = "An account with this address exists already: sign in to accept."
 ACCESS_ALREADY_REMOVED = "This access has already been removed."
 ENDS_BEFORE_START = "Access cannot end before it starts."
+INVITE_EXPIRED = (
+    "This invitation is no longer valid: it was sent more than {days} days ago. Ask the person who invited you "
+    "to invite you again."
+)
 
 
 @dataclass(frozen=True)
@@ -521,12 +525,20 @@ def invite_for_token(*, tenant: Tenant, token: str) -> LearnerInvite | None:
 
 
 def invite_problem(invite: LearnerInvite) -> str:
-    """Why an invite link cannot be accepted ("" while it can)."""
+    """Why an invite cannot be taken any more ("" while it can)."""
     return {
         LearnerInviteStatus.INVALID: INVITE_GONE.format(why=INVITE_TAKEN),
         LearnerInviteStatus.WITHDRAWN: INVITE_GONE.format(why=INVITE_WITHDRAWN),
         LearnerInviteStatus.ACCEPTED: INVITE_GONE.format(why=INVITE_USED),
     }.get(invite.status, "")
+
+
+def invite_link_problem(invite: LearnerInvite) -> str:
+    """Why the emailed link cannot be used: the invite's problem, or the link is too old (the
+    customer can still assign the seat directly, or invite again with a new link)."""
+    if problem := invite_problem(invite):
+        return problem
+    return INVITE_EXPIRED.format(days=settings.SEAT_INVITE_VALID_DAYS) if invite.link_expired else ""
 
 
 def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> CourseAccess:
@@ -541,7 +553,7 @@ def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> Cours
             .select_related("code__order__product_session")
             .get(tenant=tenant, pk=invite.pk)
         )
-        if problem := invite_problem(invite):
+        if problem := invite_link_problem(invite):
             raise ValidationError(problem)
         access = _claim(tenant, invite.code, user, invite.code.order.product_session)
         LearnerInvite.objects.filter(tenant=tenant, pk=invite.pk).update(

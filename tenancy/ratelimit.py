@@ -37,29 +37,10 @@ from .events import SYSTEM, publish
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {
-    # Failed sign-ins, per client address and per account email.
-    "SIGNIN_ATTEMPT_LIMIT": 30,
-    "SIGNIN_ACCOUNT_ATTEMPT_LIMIT": 10,
-    "SIGNIN_ATTEMPT_WINDOW_SECONDS": 15 * 60,
-    # Password reset requests (all of them: the page looks the same whether the account exists).
-    "PASSWORD_RESET_LIMIT": 20,
-    "PASSWORD_RESET_EMAIL_LIMIT": 5,
-    "PASSWORD_RESET_WINDOW_SECONDS": 60 * 60,
-    # Emailed links opened that we do not know (and wrong email-proof codes), per address and workspace.
-    "LINK_ATTEMPT_LIMIT": 20,
-    "LINK_TENANT_ATTEMPT_LIMIT": 300,
-    "LINK_ATTEMPT_WINDOW_SECONDS": 60 * 60,
-    # Codes typed on the booking page and in the cart that did not work: per workspace, all addresses.
-    # (Per address: CODE_ATTEMPT_LIMIT and CODE_ATTEMPT_WINDOW_SECONDS, in config/settings.py.)
-    "CODE_TENANT_ATTEMPT_LIMIT": 2000,
-    # At most this many rate_limit.hit entries per workspace and limit per window (then one says so).
-    "RATE_LIMIT_REPORTS_PER_WINDOW": 50,
-}
-
 
 def setting(name: str) -> int:
-    return int(getattr(settings, name, DEFAULTS.get(name, 0)))
+    """A limit or window from config/settings.py (SIGNIN_*, PASSWORD_RESET_*, LINK_*, CODE_*, …)."""
+    return int(getattr(settings, name))
 
 
 # What the 429 page says, per kind of attempt; {wait} is "12 minutes".

@@ -93,3 +93,12 @@ def staff_http(staff):
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counts and progress live in the cache, which a test's rollback does not undo."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

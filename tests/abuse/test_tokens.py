@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
@@ -205,6 +206,14 @@ def test_seat_invitation_expires(tenant, order, settings):
     assert posted.status_code == 410
     invite.refresh_from_db()
     assert invite.status == "open"
+
+    # The service refuses it too, and the customer's page says so instead of offering the old link.
+    with pytest.raises(ValidationError, match="sent more than 30 days ago"):
+        seats.invite_accept(tenant=tenant, invite=invite, user=UserFactory(email="sam@example.com"))
+    buyer = HttpClient()
+    buyer.force_login(order.buyer)
+    page = buyer.get(tenant_reverse(tenant, "seats_portal:order", order_id=order.pk)).content.decode()
+    assert "Link expired: invite again for a new one" in page and token not in page
 
 
 def test_changing_the_secret_key_closes_links_a_database_copy_could_otherwise_rebuild(tenant, order, settings):
