@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tenancy.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,6 +162,29 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (tenancy/security_headers.py): no inline script anywhere; inline style only
+# through the per-request nonce (the workspace's brand colour).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'none'"],
+    "object-src": ["'none'"],
+}
+# Pages, by URL name, whose directives differ. Email previews show the email's HTML in a sandboxed
+# <iframe srcdoc> (no script runs in it); it inherits the page's policy, and emails style with inline
+# attributes, so these two pages allow inline style (never script).
+CONTENT_SECURITY_POLICY_BY_VIEW = {
+    "messaging:outbox_detail": {"style-src": ["'self'", "'unsafe-inline'"]},
+    "messaging:template_edit": {"style-src": ["'self'", "'unsafe-inline'"]},
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 
 # Email: console by default; EMAIL_URL=smtp+tls://user:password@host:587 for SMTP.
 _email = env.email_url("EMAIL_URL", default="consolemail://")

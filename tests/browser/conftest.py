@@ -18,6 +18,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+CSP = "Content Security Policy"  # in Chromium's console message for whatever the policy blocked
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -36,12 +38,16 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, request):
-    """A page in a fresh context with JavaScript OFF: every journey must work without it."""
+    """A page in a fresh context with JavaScript OFF: every journey must work without it. Anything the
+    Content-Security-Policy blocks (Chromium reports it on the console) fails the test."""
     context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    blocked = []
+    page.on("console", lambda message: blocked.append(f"{page.url}: {message.text}") if CSP in message.text else None)
     yield page
     context.close()
+    assert not blocked, "The Content-Security-Policy blocked:\n" + "\n".join(blocked)
 
 
 class Screens:
