@@ -58,7 +58,7 @@ class ExportRefused(Exception):
 
 
 def exported_models() -> list[type[models.Model]]:
-    """Every tenant-owned model, in a fixed order (by label)."""
+    """Every tenant-owned model, in a fixed order (by label). Logins are added by ``_logins``."""
     return sorted(
         (model for model in apps.get_models() if issubclass(model, TenantOwned)),
         key=lambda model: model._meta.label_lower,
@@ -200,25 +200,44 @@ def data_export_build(*, tenant, export_id: int) -> DataExport | None:
     return DataExport.objects.get(tenant=tenant, pk=export_id)
 
 
+def _logins(tenant) -> models.QuerySet:
+    """The logins the tenant's rows point at: its team and its clients' logins (users are shared
+    between workspaces, so only these, and never a password)."""
+    from accounts.models import Client, User
+    from tenancy.models import Membership
+
+    members = Membership.objects.filter(tenant=tenant).values("user_id")
+    clients = Client.objects.filter(tenant=tenant, user__isnull=False).values("user_id")
+    return User.objects.filter(models.Q(pk__in=members) | models.Q(pk__in=clients))
+
+
+LOGIN_COLUMNS = ["id", "email", "first_name", "last_name", "is_active", "date_joined"]
+
+
 def _write_archive(*, tenant, export: DataExport, path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
-    models_ = exported_models()
-    totals = {model: model._default_manager.filter(tenant=tenant).count() for model in models_}
-    grand_total = max(sum(totals.values()), 1)
+    sources = []  # (label, name, columns, left out, queryset)
+    for model in exported_models():
+        fields, left_out = export_fields(model)
+        columns = [field.attname for field in fields]
+        queryset = model._default_manager.filter(tenant=tenant).order_by("pk")
+        sources.append((model._meta.label_lower, str(model._meta.verbose_name_plural), columns, left_out, queryset))
+    logins = _logins(tenant).order_by("pk")
+    login_left_out = [f.name for f in logins.model._meta.concrete_fields if f.attname not in LOGIN_COLUMNS]
+    sources.append(("accounts.user", "logins of the team and of clients", LOGIN_COLUMNS, login_left_out, logins))
+
+    grand_total = max(sum(queryset.count() for *_, queryset in sources), 1)
     done = 0
     entries = []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for model in models_:
-            fields, left_out = export_fields(model)
-            columns = [field.attname for field in fields]
-            file_name = f"{model._meta.label_lower}.csv"
+        for label, name, columns, left_out, queryset in sources:
+            file_name = f"{label}.csv"
             rows = 0
             with archive.open(file_name, "w", force_zip64=True) as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 writer.writerow(columns)
-                queryset = model._default_manager.filter(tenant=tenant).order_by("pk").values_list(*columns)
-                for row in queryset.iterator(chunk_size=ITERATOR_CHUNK):
+                for row in queryset.values_list(*columns).iterator(chunk_size=ITERATOR_CHUNK):
                     writer.writerow([export_cell(value) for value in row])
                     rows += 1
                     done += 1
@@ -230,8 +249,8 @@ def _write_archive(*, tenant, export: DataExport, path: Path) -> dict:
                 text.detach()
             entries.append(
                 {
-                    "model": model._meta.label_lower,
-                    "name": str(model._meta.verbose_name_plural),
+                    "model": label,
+                    "name": name,
                     "file": file_name,
                     "rows": rows,
                     "columns": columns,

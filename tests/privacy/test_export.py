@@ -21,7 +21,9 @@ from privacy.services import (
     data_exports_sweep,
     exported_models,
 )
+from tenancy.models import Role
 from tenancy.urlresolvers import tenant_reverse
+from tests.conftest import member
 from tests.factories import BookingFactory, ClientFactory, CodeFactory, invitation_with_token
 
 
@@ -47,6 +49,7 @@ def data(tenant, other_tenant):
     invitation_with_token(tenant=tenant, email="new.staff@acme.example")
     ClientFactory(tenant=other_tenant, email="secret-customer@globex.example")
     CodeFactory(tenant=other_tenant, code="GLOBEXCODE1")
+    member(other_tenant, Role.OWNER, email="boss@globex.example")
 
 
 def _export(owner_http, tenant, django_capture_on_commit_callbacks):
@@ -65,7 +68,7 @@ def test_the_archive_holds_every_model_of_this_tenant_and_nothing_of_another(
     assert response["Cache-Control"] == "no-store"
     archive = _archive(response)
     manifest = json.loads(archive.read("manifest.json"))
-    labels = {model._meta.label_lower for model in exported_models()}
+    labels = {model._meta.label_lower for model in exported_models()} | {"accounts.user"}
     assert {entry["model"] for entry in manifest["models"]} == labels
     assert manifest["workspace"] == "acme" and manifest["generated_at"]
     assert set(archive.namelist()) == {f"{label}.csv" for label in labels} | {"manifest.json"}
@@ -75,6 +78,9 @@ def test_the_archive_holds_every_model_of_this_tenant_and_nothing_of_another(
     assert [row["code"] for row in _rows(archive, "invitations.invitationcode")] == ["ACMECODE01"]
     entry = next(e for e in manifest["models"] if e["model"] == "accounts.client")
     assert entry["rows"] == 1 and "email" in entry["columns"]
+    logins = _rows(archive, "accounts.user")
+    assert [row["email"] for row in logins] == ["owner@acme.example"]
+    assert "password" not in logins[0]
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert b"globex" not in everything.lower()
 
@@ -143,9 +149,6 @@ def test_only_owners_export(admin_http, staff_http, tenant):
 
 
 def test_another_tenants_export_is_a_404(owner_http, tenant, other_tenant, data):
-    from tenancy.models import Role
-    from tests.conftest import member
-
     theirs = data_export_request(tenant=other_tenant, user=member(other_tenant, Role.OWNER))
     data_export_build(tenant=other_tenant, export_id=theirs.pk)
     url = tenant_reverse(tenant, "privacy:export_download", export_id=theirs.pk)
