@@ -83,18 +83,30 @@ class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
         self.fields["price"].queryset = prices
 
 
+PRACTICAL_HOURS = 24 * 365  # a first hit within a year of guessing at the workspace's limit is practical
+
+
 def guessability(width: int, issued: int) -> dict:
-    odds = codes.guess_odds(width=width, issued=issued, attempts_per_hour=attempts_per_hour())
+    """How guessable codes of ``width`` are with ``issued`` live codes, at the configured limits: per
+    address, and from many addresses at once up to the workspace-wide limit. ``warn``: below the
+    recommended width, or a first hit within a year at the workspace-wide limit."""
+    one = codes.guess_odds(width=width, issued=issued, attempts_per_hour=attempts_per_hour())
+    many = codes.guess_odds(width=width, issued=issued, attempts_per_hour=workspace_attempts_per_hour())
     return {
         "width": width,
-        "bits": odds["bits"],
-        "time": codes.describe_hours(odds["hours_to_first_hit"]),
-        "warn": width < codes.WARN_BELOW_WIDTH,
+        "bits": one["bits"],
+        "time": codes.describe_hours(one["hours_to_first_hit"]),
+        "time_workspace": codes.describe_hours(many["hours_to_first_hit"]),
+        "warn": width < codes.WARN_BELOW_WIDTH or many["hours_to_first_hit"] < PRACTICAL_HOURS,
     }
 
 
 def attempts_per_hour() -> int:
     return max(1, round(settings.CODE_ATTEMPT_LIMIT * 3600 / settings.CODE_ATTEMPT_WINDOW_SECONDS))
+
+
+def workspace_attempts_per_hour() -> int:
+    return max(1, round(settings.CODE_TENANT_ATTEMPT_LIMIT * 3600 / settings.CODE_ATTEMPT_WINDOW_SECONDS))
 
 
 class CodeFilterForm(forms.Form):

@@ -31,6 +31,7 @@ from .forms import (
     ParticipantCodeForm,
     attempts_per_hour,
     guessability,
+    workspace_attempts_per_hour,
 )
 from .models import BatchStatus, InvitationCode
 from .selectors import (
@@ -149,6 +150,7 @@ def _odds(request, contract, form, adding: int = 100) -> dict:
         "chosen": next(o for o in odds if o["width"] == chosen),
         "issued": issued,
         "attempts_per_hour": attempts_per_hour(),
+        "workspace_attempts_per_hour": workspace_attempts_per_hour(),
     }
 
 

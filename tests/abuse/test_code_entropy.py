@@ -41,3 +41,16 @@ def test_the_form_states_the_time_to_a_first_hit_at_the_configured_limit(setting
     assert "someone trying 1200000 wrong codes an hour" in loose
     assert f"<strong>{codes.describe_hours(32**10 / 100 / 1_200_000)}</strong> to hit one" in loose
     assert "about 6.4e+07 years" not in loose
+
+
+def test_the_form_warns_when_the_workspace_wide_limit_makes_guessing_practical(settings, generate_page):
+    settings.CODE_ATTEMPT_LIMIT, settings.CODE_ATTEMPT_WINDOW_SECONDS = 20, 3600
+    settings.CODE_TENANT_ATTEMPT_LIMIT = 2000
+    # Width 10 with 100 new codes: 32**10 / 100 / 2000 hours, about 640,000 years from many addresses.
+    calm = generate_page()
+    assert "up to the workspace's limit of 2000 an hour" in calm and "Guessing one is practical" not in calm
+
+    # A workspace that allows 5 billion wrong codes an hour: width 10 falls within a year.
+    settings.CODE_TENANT_ATTEMPT_LIMIT = 5_000_000_000
+    loose = generate_page()
+    assert guessability(10, issued=100)["warn"] and "Guessing one is practical at these limits" in loose

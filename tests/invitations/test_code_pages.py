@@ -50,7 +50,7 @@ from ..factories import (
 pytestmark = pytest.mark.django_db
 
 NOT_IN_CONTRACT = "No participant with this id in this contract."
-BELOW_TEN_WARNING = "Below 10 characters guessing gets practical"
+BELOW_TEN_WARNING = "Guessing one is practical at these limits"
 CODE = "ACME7KD9QX2MF4"
 SHOWN = "ACME-7KD9Q-X2MF4"
 
