@@ -25,7 +25,7 @@ from tenancy.urlresolvers import tenant_reverse
 
 from ..conftest import signed_in
 from ..factories import CodeFactory, ContractFactory, PriceFactory, ProductSessionFactory, UserFactory, seat_order
-from .strategies import PROPERTY, any_file, clean_csv, name_text
+from .strategies import FORMS, PROPERTY, any_file, clean_csv, name_text
 from .support import changed, snapshot, text, undone
 
 pytestmark = pytest.mark.django_db
@@ -223,7 +223,7 @@ def test_any_file_is_refused_whole_with_a_message_or_imported_whole(name, reques
 
 
 @pytest.mark.parametrize("name", ["participants", "learners", "code_sends"])
-@PROPERTY
+@FORMS
 @given(data=st.data())
 def test_a_clean_file_of_any_names_and_formulas_is_imported_whole(name, request, data):
     kind = request.getfixturevalue(name)
