@@ -153,8 +153,27 @@ class _Finder:
             condition |= Q(**{user_field: self.user}) & _not_erased(field_name)
         return _model(label).objects.filter(tenant=self.tenant).filter(condition)
 
+    def phones(self) -> set[str]:
+        """The person's mobile numbers as the outbox writes them (E.164: + and digits), from the rows
+        that hold their address, so SMS sent to them are found too."""
+        numbers = set()
+        for label in (
+            "accounts.client",
+            "bookings.booking",
+            "contracts.participant",
+            "sessions_roster.sessioninvitation",
+            "regcodes.learnerinvite",
+        ):
+            for phone in self.by_email(label).exclude(phone="").values_list("phone", flat=True):
+                digits = re.sub(r"[^\d+]", "", phone)
+                if len(digits) >= 8:
+                    numbers.add(digits)
+        return numbers
+
     def querysets(self) -> dict:
         t = self.tenant
+        phones = self.phones()
+        sms_to_person = Q(channel="sms", to_phone__in=phones) if phones else Q(pk__in=[])
         return {
             "clients": self.by_email("accounts.client", user_field="user"),
             "bookings": self.by_email("bookings.booking"),
@@ -167,11 +186,13 @@ class _Finder:
             "learner_invites": self.by_email("regcodes.learnerinvite"),
             "staff_invitations": self.by_email("tenancy.staffinvitation"),
             "redemptions": self.by_email("invitations.redemption"),
-            "code_sends": self.by_email("invitations.codesend", "recipient"),
+            "code_sends": self.by_email("invitations.codesend", "recipient")
+            | _model("invitations.codesend").objects.filter(tenant=t, recipient__in=phones),
             "outbox": _model("messaging.outboundemail")
             .objects.filter(tenant=t)
             .filter(
-                Q(to_email__iexact=self.email)
+                sms_to_person
+                | Q(to_email__iexact=self.email)
                 | Q(subject__icontains=self.email)
                 | Q(body_text__icontains=self.email)
                 | Q(body_html__icontains=self.email)
@@ -358,7 +379,9 @@ def _collect_identity(querysets) -> tuple[set[str], set[str]]:
             if full and full != ERASED_NAME:
                 names.add(full)
     for kind in ("clients", "bookings", "participants", "session_invitations", "learner_invites"):
-        phones.update(p for p in querysets[kind].values_list("phone", flat=True) if p)
+        for phone in querysets[kind].values_list("phone", flat=True):
+            digits = re.sub(r"[^\d+]", "", phone or "")
+            phones.update(p for p in (phone, digits) if len(p) >= 8)
     return names, phones
 
 
@@ -388,17 +411,23 @@ def _erase_rows(tenant, querysets: dict, placeholder: str, scrub: _Scrubber) -> 
     staff_invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     staff_invitations.update(email=placeholder)
     counts["redemptions"] = querysets["redemptions"].update(email=placeholder)
-    counts["code_sends"] = querysets["code_sends"].update(recipient=placeholder, name=ERASED_NAME)
+    code_sends = querysets["code_sends"].model.objects.filter(
+        tenant=tenant, pk__in=list(querysets["code_sends"].values_list("pk", flat=True))
+    )
+    counts["code_sends"] = code_sends.update(recipient=placeholder, name=ERASED_NAME)
 
     outbox = querysets["outbox"]
     Outbox = outbox.model
-    outbox_rows = list(outbox.values_list("pk", "to_email", "subject", "body_text", "body_html", "status"))
-    for pk, to_email, subject, body_text, body_html, status in outbox_rows:
+    outbox_rows = list(
+        outbox.values_list("pk", "channel", "to_email", "to_phone", "subject", "body_text", "body_html", "status")
+    )
+    for pk, channel, to_email, to_phone, subject, body_text, body_html, status in outbox_rows:
         values = {}
-        if to_email.lower() == scrub.email:
+        if to_email.lower() == scrub.email or (channel == "sms" and to_phone in scrub.phones):
             # The message was to the person: nothing of it stays, and a queued one never goes out.
             values = {
-                "to_email": placeholder,
+                "to_email": placeholder if to_email else "",
+                "to_phone": "",
                 "subject": ERASED_TEXT,
                 "body_text": "",
                 "body_html": "",

@@ -50,13 +50,16 @@ JANE = "jane.doe@example.com"
 BOB = "bob@example.com"
 
 
-def _person(tenant, email, first, last, *, buyer):
-    """One person with a row of every kind in ``tenant``."""
-    client = ClientFactory(tenant=tenant, email=email, first_name=first, last_name=last, phone="+31 6 1234 5678")
-    booking = BookingFactory(tenant=tenant, email=email, first_name=first, last_name=last, phone="+31 6 1234 5678")
+def _person(tenant, email, first, last, *, buyer, mobile):
+    """One person with a row of every kind in ``tenant``; ``mobile`` like +31 6 1234 5678."""
+    e164 = mobile.replace(" ", "")
+    client = ClientFactory(tenant=tenant, email=email, first_name=first, last_name=last, phone=mobile)
+    booking = BookingFactory(tenant=tenant, email=email, first_name=first, last_name=last, phone=mobile)
     code = CodeFactory(tenant=tenant, uses=1, max_uses=2)
     Redemption.objects.create(tenant=tenant, code=code, booking=booking, email=email)
     CodeSend.objects.create(tenant=tenant, code=code, channel="email", recipient=email, name=f"{first} {last}")
+    CodeSend.objects.create(tenant=tenant, code=code, channel="sms", recipient=e164, name=first)
+    OutboundEmailFactory(tenant=tenant, channel="sms", to_email="", to_phone=e164, body_text=f"{first}, your code")
     ParticipantFactory(tenant=tenant, email=email.upper(), first_name=first, last_name=last)
     session_register(SessionFactory(tenant=tenant), email, first_name=first, last_name=last)
     session_invite(SessionFactory(tenant=tenant), email=email)
@@ -80,9 +83,9 @@ def _person(tenant, email, first, last, *, buyer):
 @pytest.fixture
 def people(tenant, other_tenant, owner):
     buyer = UserFactory(email="buyer@example.com")
-    jane_client, jane_code = _person(tenant, JANE, "Jane", "Doe", buyer=buyer)
-    bob_client, _ = _person(tenant, BOB, "Bob", "Stone", buyer=buyer)
-    elsewhere, _ = _person(other_tenant, JANE, "Jane", "Doe", buyer=buyer)
+    jane_client, jane_code = _person(tenant, JANE, "Jane", "Doe", buyer=buyer, mobile="+31 6 1234 5678")
+    bob_client, _ = _person(tenant, BOB, "Bob", "Stone", buyer=buyer, mobile="+44 7700 900123")
+    elsewhere, _ = _person(other_tenant, JANE, "Jane", "Doe", buyer=buyer, mobile="+31 6 1234 5678")
     return {"jane": jane_client, "jane_code": jane_code, "bob": bob_client, "elsewhere": elsewhere}
 
 
@@ -134,9 +137,14 @@ def test_every_kind_of_row_is_anonymised_and_nobody_else_is_touched(tenant, othe
     placeholder = erasure.placeholder_email
     assert placeholder == f"erased-{erasure.pk}@erased.invalid"
     after = _rows_holding(tenant, placeholder)
-    assert {k: v for k, v in after.items() if k != "outbox_mentions"} == {
-        k: v for k, v in before_jane.items() if k != "outbox_mentions"
-    }
+    per_address = set(before_jane) - {"outbox_mentions", "code_sends"}
+    assert after["code_sends"] == before_jane["code_sends"] + 1  # the SMS send too
+    assert {k: after[k] for k in per_address} == {k: before_jane[k] for k in per_address}
+    # Jane's SMS and SMS code send are anonymised; Bob's stay.
+    assert OutboundEmail.objects.filter(tenant=tenant, to_phone="+31612345678").count() == 0
+    assert OutboundEmail.objects.filter(tenant=tenant, to_phone="+447700900123").count() == 1
+    assert CodeSend.objects.filter(tenant=tenant, recipient="+31612345678").count() == 0
+    assert CodeSend.objects.filter(tenant=tenant, recipient="+447700900123").count() == 1
     delivery = next(d for d in WebhookDelivery.objects.filter(tenant=tenant) if placeholder in str(d.payload))
     assert delivery.payload["booking"]["first_name"] == "Erased" and "+3161" not in str(delivery.payload)
     assert StaffInvitation.objects.get(tenant=tenant, email=placeholder).revoked_at is not None
