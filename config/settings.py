@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE = {
     "imports-resume": {"task": "imports.tasks.resume_imports", "schedule": 300.0},
     "session-holds-expire": {"task": "sessions_roster.tasks.expire_holds", "schedule": 60.0},
     "webhooks-sweep": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 60.0},
+    "data-exports-sweep": {"task": "privacy.tasks.sweep_data_exports", "schedule": 3600.0},
 }
 
 # SMS (messaging/sms): the backend is chosen by URL — console:// (printed), outbox:// (kept on the
