@@ -130,6 +130,8 @@ def booking_get(*, tenant: Tenant, booking_id: int) -> Booking:
 
 
 def booking_by_reference(*, tenant: Tenant, reference: str) -> Booking:
+    if "\x00" in reference:  # from a URL; PostgreSQL refuses to compare text holding NUL, and no reference holds one
+        raise Http404("No such booking.")
     booking = Booking.objects.filter(tenant=tenant, reference=reference).select_related("service").first()
     if booking is None:
         raise Http404("No such booking.")

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Lower, RowNumber
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -58,6 +59,8 @@ def public_sessions(*, tenant: Tenant) -> QuerySet:
 
 
 def public_session(*, tenant: Tenant, key: str) -> Session:
+    if "\x00" in key:  # from a URL; PostgreSQL refuses to compare text holding NUL, and no key holds one
+        raise Http404("No such session.")
     return get_object_or_404(Session.objects.filter(tenant=tenant), key=key)
 
 
@@ -159,6 +162,8 @@ def discount_get(*, tenant: Tenant, discount_id: int) -> DiscountCode:
 
 
 def order_by_reference(*, tenant: Tenant, reference: str) -> Order:
+    if "\x00" in reference:  # as in public_session
+        raise Http404("No such order.")
     return get_object_or_404(Order.objects.filter(tenant=tenant), reference=reference)
 
 
