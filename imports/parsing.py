@@ -36,9 +36,16 @@ def _unneutralise(cell: str) -> str:
     return cell
 
 
+SAVED_AS_WIDE_UNICODE = (
+    "The file is saved as UTF-16 or UTF-32 (“Unicode Text”). Save it as “CSV UTF-8” and upload again."
+)
+
+
 def _decode(content: bytes) -> tuple[str | None, Problem | None]:
     if not content.strip():
         return None, Problem(None, None, "The file is empty.")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, Problem(None, None, SAVED_AS_WIDE_UNICODE)
     if b"\x00" in content:
         return None, Problem(None, None, "This is not a text file (it contains NUL bytes). Upload a CSV file.")
     try:
@@ -78,6 +85,10 @@ def parse_csv(content: bytes, *, columns: tuple[str, ...], required: tuple[str, 
     try:
         for cells in reader:
             row_number += 1
+            if row_number - 1 > 2 * max_rows:  # blank lines count too, or a file of them is read to its end
+                return ParsedFile(
+                    [], [Problem(None, None, f"The file has more than {max_rows:,} rows. Split it into smaller files.")]
+                )
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= max_rows:
@@ -101,7 +112,12 @@ def parse_csv(content: bytes, *, columns: tuple[str, ...], required: tuple[str, 
             row["_row"] = row_number
             rows.append(row)
     except csv.Error as exc:
-        problems.append(Problem(row_number + 1, None, f"This row cannot be read as CSV: {exc}. Check its quotes."))
+        if "field larger than field limit" in str(exc):
+            problems.append(
+                Problem(row_number + 1, None, f"This row has a cell longer than {csv.field_size_limit():,} characters.")
+            )
+        else:
+            problems.append(Problem(row_number + 1, None, f"This row cannot be read as CSV: {exc}. Check its quotes."))
     if not rows and not problems:
         problems.append(Problem(None, None, "The file has a header but no rows."))
     return ParsedFile(rows, problems)

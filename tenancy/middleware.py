@@ -31,6 +31,8 @@ class TenantMiddleware:
 
     def _in_scope(self, request):
         request.tenant = None
+        if "\x00" in request.path_info:  # no URL holds a NUL, and PostgreSQL refuses to compare one
+            raise Http404("No such page.")
         match = TENANT_PATH.match(request.path_info)
         if match:
             # Anything that cannot be a slug (NUL bytes, 10 kB of text) is a 404 before any query.
