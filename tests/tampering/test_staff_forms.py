@@ -10,7 +10,7 @@ from invitations.models import CodeBatch, InvitationCode
 from invitations.views import NO_SUCH_PARTICIPANT, SELECTION_REFUSED
 from sessions_roster.models import SessionInvitation
 
-from ..factories import ContractFactory, ParticipantFactory, PriceFactory
+from ..factories import ClientFactory, ContractFactory, ParticipantFactory, PriceFactory
 from ..world import build_world
 from .helpers import INVALID_CHOICE, page_text, snapshot, tenant_reverse
 
@@ -160,3 +160,65 @@ def test_a_contract_of_another_workspace_is_not_found_for_any_code_page(owner_ht
             == 404
         )
     assert unchanged()
+
+
+# Every other choice field that takes an object: (page, its URL ids from this workspace, the form
+# answer with the other workspace's object in the choice, the field named). Valid in every other way.
+CHOICES = [
+    (
+        "packages:add",
+        ["client_id"],
+        lambda ids: {"package": ids["package_id"], "price": "10.00", "expires_on": "2030-01-31"},
+    ),
+    (
+        "courses:order_create",
+        [],
+        lambda ids: {
+            "product_session": ids["product_session_id"],
+            "quantity": 2,
+            "email": "buyer@example.com",
+            "first_name": "Bu",
+            "last_name": "Yer",
+        },
+    ),
+    (
+        "sessions:discount_create",
+        [],
+        lambda ids: {"code": "TAMPER-1", "kind": "percent", "value": "10", "sessions": [ids["session_id"]]},
+    ),
+    (
+        "invitations:participant_code",
+        ["contract_id", "participant_id"],
+        lambda ids: {"price": ids["price_id"], "width": 10},
+    ),
+]
+
+
+@pytest.mark.parametrize("name, url_ids, answer", CHOICES, ids=[c[0] for c in CHOICES])
+def test_a_choice_of_another_workspaces_object_is_refused(owner_http, here, there, unchanged, name, url_ids, answer):
+    response = owner_http.post(url(here, name, **{k: here.objects[k] for k in url_ids}), answer(there.objects))
+    assert response.status_code == 200
+    assert INVALID_CHOICE in page_text(response)
+    assert unchanged()
+
+
+@pytest.mark.parametrize("name, url_ids, answer", CHOICES, ids=[c[0] for c in CHOICES])
+def test_the_same_answer_with_this_workspaces_object_is_saved(owner_http, tenant, here, name, url_ids, answer):
+    """The control for the test above: only the foreign id made it fail. A fresh client and
+    participant, as the world's already hold the package and the code these forms would add."""
+    contract = Contract.objects.get(pk=here.objects["contract_id"])
+    fresh = {
+        "contract_id": contract.pk,
+        "client_id": ClientFactory(tenant=tenant).pk,
+        "participant_id": ParticipantFactory(tenant=tenant, contract=contract).pk,
+    }
+    before = snapshot(here.tenant)
+    response = owner_http.post(url(here, name, **{k: fresh[k] for k in url_ids}), answer(here.objects))
+    assert response.status_code == 302
+    assert snapshot(here.tenant) != before
+
+
+def test_picking_a_client_of_another_workspace_to_book_for_goes_nowhere(owner_http, here, there):
+    response = owner_http.get(url(here, "packages:book_pick"), {"client": there.objects["client_id"]})
+    assert response.status_code == 200
+    assert f"/clients/{there.objects['client_id']}/" not in page_text(response)
