@@ -134,3 +134,38 @@ def test_buying_a_package_of_another_workspace_in_my_account_is_refused(tenant, 
     response = signed_in(user).post(url(tenant, "packages_portal:buy"), {"package": foreign}, follow=True)
     assert "Pick one of the packages shown." in page_text(response)
     assert ClientPackage.objects.count() == before
+
+
+def test_another_customers_learner_upload_is_not_found_under_your_own_order(tenant, victim_order, intruder, owner):
+    from imports.models import ImportStatus
+    from regcodes import learners_csv
+
+    from ..factories import ImportJobFactory
+
+    job = ImportJobFactory(
+        tenant=tenant,
+        kind=learners_csv.KIND,
+        params={"order": victim_order.pk, "buyer": victim_order.buyer_id},
+        created_by=victim_order.buyer,
+        content=b"email,first_name,last_name\nvictim-learner@example.com,Vic,Tim\n",
+        status=ImportStatus.VALID,
+    )
+    before = snapshot(tenant)
+    http = signed_in(intruder)
+    for order in (intruder.own_order, victim_order):
+        for name in ("seats_portal:import", "seats_portal:import_commit"):
+            target = url(tenant, name, order_id=order.pk, job_id=job.pk)
+            assert http.get(target).status_code == 404, (name, order)
+            assert http.post(target).status_code == 404, (name, order)
+    # Staff do not complete a customer's upload from the imports pages either.
+    staff_http = signed_in(owner)
+    assert staff_http.get(url(tenant, "imports:detail", job_id=job.pk)).status_code == 404
+    assert staff_http.post(url(tenant, "imports:commit", job_id=job.pk)).status_code == 404
+    assert snapshot(tenant) == before
+    # The control: its own buyer reaches it.
+    assert (
+        signed_in(victim_order.buyer)
+        .get(url(tenant, "seats_portal:import", order_id=victim_order.pk, job_id=job.pk))
+        .status_code
+        == 200
+    )
