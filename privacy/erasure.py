@@ -217,6 +217,7 @@ def _login_fate(tenant, user) -> tuple[str, str]:
             _model("accounts.client").objects.filter(Q(user=user) | Q(email__iexact=user.email)),
             _model("sessions_roster.order").objects.filter(Q(user=user) | Q(email__iexact=user.email)),
             _model("sessions_roster.waitlistentry").objects.filter(Q(user=user) | Q(email__iexact=user.email)),
+            _model("sessions_roster.registration").objects.filter(email__iexact=user.email),
             _model("regcodes.seatorder").objects.filter(buyer=user),
             _model("regcodes.courseaccess").objects.filter(learner=user),
             _model("bookings.booking").objects.filter(email__iexact=user.email),
