@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,45 +57,47 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
 
 
-@pytest.fixture
-def worker(broker, smtp_for_worker):
+@contextmanager
+def running_worker(hostname: str, **env_values):
+    """A Celery worker process on the test broker and the test database, stopped afterwards; its
+    output is printed (shown when a test fails)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_for_worker.port}",
-        "OUTBOX_RETRY_BASE_SECONDS": "1",
         "SECRET_KEY": "worker-test",
+        **env_values,
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname=test-worker@%h",
-        ],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+        + ["--without-gossip", "--without-mingle", f"--hostname={hostname}@%h"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process
-    process.terminate()
     try:
-        output, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    print(output[-4000:])  # shown when a test fails
+        yield process
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output[-4000:])
+
+
+@pytest.fixture
+def worker(broker, smtp_for_worker):
+    with running_worker(
+        "test-worker",
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_for_worker.port}",
+        OUTBOX_RETRY_BASE_SECONDS="1",
+    ) as process:
+        yield process
 
 
 @pytest.fixture
