@@ -316,7 +316,8 @@ def commit(*, tenant, params, rows, actor, checked: Check | None = None, progres
     return summary
 
 
-def _target(*, tenant, params):
+def contract_of_import(*, tenant, params):
+    """The contract an import of a contract's rows is for (``params["contract"]``): its ``target``."""
     return contract_get(tenant=tenant, contract_id=params.get("contract"))
 
 
@@ -331,6 +332,6 @@ PARTICIPANTS_IMPORT = ImportKind(
     required=REQUIRED,
     check=check,
     commit=commit,
-    target=_target,
+    target=contract_of_import,
     back_url=_back_url,
 )

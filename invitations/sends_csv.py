@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.models import normalize_email
+from contracts.participants_csv import contract_of_import
 from contracts.selectors import contract_get
 from imports.parsing import Problem, header_name
 from imports.registry import Check, ImportKind
@@ -239,10 +240,6 @@ def _pasted_cells(line: str) -> list[str]:
     return [cell.strip() for cell in cells]
 
 
-def _target(*, tenant, params):
-    return contract_get(tenant=tenant, contract_id=params.get("contract"))
-
-
 def _back_url(*, tenant, params):
     return tenant_reverse(tenant, "invitations:codes", contract_id=params["contract"])
 
@@ -254,7 +251,7 @@ CODE_SENDS_IMPORT = ImportKind(
     required=REQUIRED,
     check=check,
     commit=commit,
-    target=_target,
+    target=contract_of_import,
     back_url=_back_url,
     example="recipient,name,codes\nana@example.com,Ana Lima,2\n+44 7700 900123,Sam Jones,1\n",
 )
