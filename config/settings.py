@@ -103,6 +103,9 @@ FORM_RENDERER = "config.forms.TesseraFormRenderer"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus the row-level security settings sent with each statement (tenancy/rls.py).
+    DATABASES["default"]["ENGINE"] = "tenancy.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _tenant_policies_after_migrate(sender, using, **kwargs):
+    """Every tenant-owned table, old or added by a later migration, gets its row-level security."""
+    from . import rls
+
+    rls.ensure_policies(using)
 
 
 class TenancyConfig(AppConfig):
@@ -6,9 +14,10 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self):
+        post_migrate.connect(_tenant_policies_after_migrate, sender=self, dispatch_uid="tenancy.rls")
         from messaging import registry
 
-        from . import navigation
+        from . import checks, navigation  # noqa: F401 (checks registers itself)
         from .models import Role
 
         navigation.register(

@@ -1,6 +1,9 @@
+import os
+
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import Client as HttpClient
 
 from tenancy.models import Role
@@ -30,6 +33,48 @@ def pytest_sessionstart(session):
             "Start one, e.g. `docker compose up -d db redis`, or point DATABASE_URL at one.",
             returncode=2,
         )
+
+
+# The role the suite's code connects as once the owner has made the test database: neither owner nor
+# superuser, so PostgreSQL's row-level security binds every query the app and the tests make.
+# TEST_APP_DB_ROLE= (empty) runs the suite as the owner instead.
+APP_ROLE = os.environ.get("TEST_APP_DB_ROLE", "tessera_app")
+OWNER_ROLE = settings.DATABASES["default"]["USER"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    if not APP_ROLE:
+        yield
+        return
+    from tenancy import rls
+
+    db = connections["default"]
+    owner = db.settings_dict["USER"]
+    with django_db_blocker.unblock():
+        rls.grant_app_role(APP_ROLE)
+        db.close()
+    db.settings_dict["USER"] = APP_ROLE
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            db.close()
+        db.settings_dict["USER"] = owner  # the owner drops the test database
+
+
+def owner_connection() -> psycopg.Connection:
+    """A connection to the test database as the tables' owner, for what the app role may not do
+    (altering a table). Its statements commit at once: use it in transactional tests and undo."""
+    db = connections["default"].settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=OWNER_ROLE,
+        password=db.get("PASSWORD") or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -84,7 +84,7 @@ def test_a_deployment_is_configured_by_urls():
         ALLOWED_HOSTS="tessera.example.com,www.tessera.example.com",
         SECURE_HSTS_SECONDS="31536000",
     )
-    assert found["engine"] == "django.db.backends.postgresql" and found["name"] == "tessera"
+    assert found["engine"] == "tenancy.postgresql" and found["name"] == "tessera"
     assert found["eager"] is False and found["broker"] == "redis://redis.internal:6379/0"
     assert found["email"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (found["email_host"], found["email_port"], found["email_tls"]) == ("smtp.example.com", 587, True)

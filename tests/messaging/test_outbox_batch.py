@@ -108,7 +108,8 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_size(tenant):
         queue(tenant, recipients(300, "big"))
     with CaptureQueriesContext(connection) as small:
         queue(tenant, recipients(3, "small"))
-    assert len(big) == len(small) <= 8
+    # 10: two of them move the rows through a temporary table (row-level security refuses COPY FROM).
+    assert len(big) == len(small) <= 10
 
 
 def test_a_key_asked_for_before_gives_the_same_row_and_sends_nothing_more(
