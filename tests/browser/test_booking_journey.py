@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from bookings.models import Booking
 from invitations.models import InvitationCode
@@ -33,13 +34,13 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     page.goto(base)
     page.get_by_label("Your invitation code").fill("hello!")
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_text("That does not look like one of our codes").is_visible()
+    expect(page.get_by_text("That does not look like one of our codes")).to_be_visible()
     screens.shot("mistyped")
 
     page.get_by_label("Your invitation code").fill(code.shown.lower().replace("-", " "))
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("heading", name="Pick a time").is_visible()
-    assert page.get_by_text(f"{price.amount} {tenant.currency}").first.is_visible()
+    expect(page.get_by_role("heading", name="Pick a time")).to_be_visible()
+    expect(page.get_by_text(f"{price.amount} {tenant.currency}").first).to_be_visible()
     screens.shot("times")
     page.locator("button.slot").first.click()
 
@@ -48,7 +49,7 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     screens.shot("details-filled-in")
     page.get_by_role("button", name="Book").click()
 
-    assert page.get_by_role("heading", name="You are booked").is_visible()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
     screens.shot("booked")
     booking = Booking.objects.get(tenant=tenant)
     assert booking.email == "noor@northwind.example" and booking.price_amount == price.amount

@@ -33,7 +33,7 @@ def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, 
     expect(page.get_by_text("do not match an account")).to_be_visible()
     screens.shot("login-error")
     sign_in(page, base, owner.email)
-    assert page.get_by_role("heading", name="Acme Training").is_visible()
+    expect(page.get_by_role("heading", name="Acme Training")).to_be_visible()
     screens.shot("home")
 
     page.locator(".sidebar").get_by_role("link", name="Team").click()
@@ -45,7 +45,7 @@ def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, 
     page.get_by_label("Email address").fill("casey@acme.example")
     page.get_by_label("Role").select_option("staff")
     page.get_by_role("button", name="Send invitation").click()
-    assert page.get_by_text("Invitation sent to casey@acme.example.").is_visible()
+    expect(page.get_by_text("Invitation sent to casey@acme.example.")).to_be_visible()
     screens.shot("team-with-invitation")
 
     page.locator(".sidebar").get_by_role("link", name="Outbox").click()
@@ -69,7 +69,7 @@ def test_owner_invites_a_colleague_who_joins_from_the_emailed_link(live_server, 
     page.get_by_label("Password again").fill("a-good-long-passphrase")
     screens.shot("join")
     page.get_by_role("button", name="Create account and join").click()
-    assert page.get_by_text("Welcome to Acme Training. You joined as Staff.").is_visible()
+    expect(page.get_by_text("Welcome to Acme Training. You joined as Staff.")).to_be_visible()
     screens.shot("joined")
     assert Membership.objects.get(tenant=tenant, user__email="casey@acme.example").role == Role.STAFF
 
@@ -89,5 +89,5 @@ def test_the_dashboard_fits_a_phone(live_server, chromium, tenant):
     page.goto(live_server.url + "/t/acme/")
     page.get_by_text("Menu").click()
     page.locator(".nav-toggle").get_by_role("link", name="Clients").click()
-    assert page.get_by_role("heading", name="Clients").is_visible()
+    expect(page.get_by_role("heading", name="Clients")).to_be_visible()
     context.close()

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from bookings.models import Booking
 from packages_credits.models import ClientPackage
@@ -45,7 +46,7 @@ def test_a_package_with_a_manual_payment_pays_for_a_booking_the_client_makes(
     page.get_by_label("Reference").fill("Receipt 17")
     screens.shot("add-package")
     page.get_by_role("button", name="Add package").click()
-    assert page.get_by_text(re.compile(r"added to Cleo Client; 50\.00 EUR still due")).is_visible()
+    expect(page.get_by_text(re.compile(r"added to Cleo Client; 50\.00 EUR still due"))).to_be_visible()
     row = page.get_by_role("row").filter(has_text="Ten yoga classes")
     assert "0 / 10" in row.inner_text() and "50.00 due" in row.inner_text()
     screens.shot("client-card")
@@ -54,13 +55,13 @@ def test_a_package_with_a_manual_payment_pays_for_a_booking_the_client_makes(
     cleo = chromium.new_context(java_script_enabled=False).new_page()
     sign_in(cleo, base, "cleo@example.com")
     cleo.goto(f"{base}/t/{tenant.slug}/account/")
-    assert cleo.get_by_role("heading", name="Your packages").is_visible()
+    expect(cleo.get_by_role("heading", name="Your packages")).to_be_visible()
     cleo.get_by_role("link", name="Book with a credit").click()
     cleo.get_by_role("button", name="Show times").click()
-    assert cleo.get_by_text("pays for this booking: no charge").is_visible()
+    expect(cleo.get_by_text("pays for this booking: no charge")).to_be_visible()
     screens.shot("client-books", cleo)
     cleo.get_by_role("button", name="Book with a credit").click()
-    assert cleo.get_by_text(re.compile("Paid with a credit of your package")).is_visible()
+    expect(cleo.get_by_text(re.compile("Paid with a credit of your package"))).to_be_visible()
     screens.shot("client-booked", cleo)
     cleo.close()
 
@@ -70,5 +71,5 @@ def test_a_package_with_a_manual_payment_pays_for_a_booking_the_client_makes(
     assert (held.price, held.amount_paid) == (Decimal("150.00"), Decimal("100.00"))
     page.reload()
     assert "1 / 10" in page.get_by_role("row").filter(has_text="Ten yoga classes").first.inner_text()
-    assert page.get_by_role("link", name=re.compile("Morning yoga")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("Morning yoga"))).to_be_visible()
     screens.shot("counter-moved")

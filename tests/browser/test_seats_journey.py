@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from regcodes.models import CodeStatus, CourseAccess, RegistrationCode
 
@@ -41,7 +42,7 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     page.get_by_label("Seats").fill("5")
     page.get_by_role("button", name="Place order").click()
     screens.shot("after-order")
-    assert page.get_by_text(re.compile(r"Order R-\d+ placed")).is_visible()
+    expect(page.get_by_text(re.compile(r"Order R-\d+ placed"))).to_be_visible()
     screens.shot("order-details")
     order = run.orders.get()
     assert seats(order) == {"available": 5, "invited": 0, "claimed": 0}
@@ -50,13 +51,13 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     page.get_by_label("First name").fill("Lena")
     page.get_by_label("Last name").fill("Berg")
     page.get_by_role("button", name="Give a seat").click()
-    assert page.get_by_text("1 learner given a seat and emailed.").is_visible()
+    expect(page.get_by_text("1 learner given a seat and emailed.")).to_be_visible()
 
     mail.outbox.clear()
     page.get_by_label("Email addresses").fill("ann@example.com, bo@example.com")
     page.get_by_label("Added message (optional)").fill("See you at the course!")
     page.get_by_role("button", name="Send invitations").click()
-    assert page.get_by_text("2 invitations sent.").is_visible()
+    expect(page.get_by_text("2 invitations sent.")).to_be_visible()
     screens.shot("pending-invites")
     assert seats(order) == {"available": 2, "invited": 2, "claimed": 1}
 
@@ -71,20 +72,20 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
 
     cy = chromium.new_context(java_script_enabled=False).new_page()
     cy.goto(base + cy_link)
-    assert cy.get_by_role("heading", name="A seat on First aid at work").is_visible()
+    expect(cy.get_by_role("heading", name="A seat on First aid at work")).to_be_visible()
     cy.get_by_label("First name").fill("Cy")
     cy.get_by_label("Last name").fill("Dekker")
     cy.get_by_label("Choose a password").fill("a-long-pass-for-cy")
     cy.get_by_label("Password again").fill("a-long-pass-for-cy")
     cy.get_by_role("button", name="Set up and accept").click()
-    assert cy.get_by_text("Your seat on First aid at work is yours").is_visible()
-    assert cy.get_by_role("heading", name="Your courses").is_visible()
+    expect(cy.get_by_text("Your seat on First aid at work is yours")).to_be_visible()
+    expect(cy.get_by_role("heading", name="Your courses")).to_be_visible()
     screens.shot("learner-my-account", cy)
     cy.close()
 
     ann = chromium.new_context(java_script_enabled=False).new_page()
     ann.goto(base + ann_link)
-    assert ann.get_by_text("someone else accepted an invitation for this seat first").is_visible()
+    expect(ann.get_by_text("someone else accepted an invitation for this seat first")).to_be_visible()
     screens.shot("ann-too-late", ann)
     ann.close()
 
@@ -92,7 +93,7 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     page.get_by_role("row").filter(has_text="lena@example.com").get_by_text("Actions").click()
     page.get_by_role("link", name="Remove").click()
     page.get_by_role("button", name="Remove").click()
-    assert page.get_by_text("lena@example.com no longer has access").is_visible()
+    expect(page.get_by_text("lena@example.com no longer has access")).to_be_visible()
     screens.shot("after-remove")
     assert not CourseAccess.objects.filter(learner__email="lena@example.com", revoked_at__isnull=True).exists()
     assert seats(order) == {"available": 3, "invited": 1, "claimed": 1}

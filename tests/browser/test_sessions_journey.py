@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from sessions_roster.models import InvitationStatus, Registration, Session, SessionInvitation
 from tenancy.models import Role
@@ -39,32 +40,32 @@ def test_staff_invite_with_a_discount_and_the_invitee_registers(live_server, chr
 
     sign_in(page, base, staff)
     page.goto(f"{base}/t/{tenant.slug}/sessions/{session.pk}/")
-    assert page.get_by_text("Not locked: a forwarded link can be used by anyone").is_visible()
+    expect(page.get_by_text("Not locked: a forwarded link can be used by anyone")).to_be_visible()
     page.get_by_role("link", name="+Add Participant").click()
     page.get_by_label("Email").fill("mila@example.com")
     page.get_by_label("Discount code").select_option(label="FRIENDS25")
     screens.shot("invite-form")
     page.get_by_role("button", name="Send Invite").click()
-    assert page.get_by_text("Invitation sent to mila@example.com").is_visible()
-    assert page.get_by_role("row").filter(has_text="mila@example.com").is_visible()
+    expect(page.get_by_text("Invitation sent to mila@example.com")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="mila@example.com")).to_be_visible()
     screens.shot("roster-with-invitation")
 
     [invitation_email] = mail.outbox
     assert invitation_email.to == ["mila@example.com"] and "FRIENDS25" in invitation_email.body
     invitee = chromium.new_context(java_script_enabled=False).new_page()
     invitee.goto(base + link_in(invitation_email))
-    assert invitee.get_by_role("heading", name="Your cart").is_visible()
-    assert invitee.get_by_text("Spot held by your invitation").is_visible()
+    expect(invitee.get_by_role("heading", name="Your cart")).to_be_visible()
+    expect(invitee.get_by_text("Spot held by your invitation")).to_be_visible()
     assert invitee.get_by_label("Discount code").input_value() == "FRIENDS25"
-    assert invitee.get_by_text("30.00 EUR").is_visible()  # 40.00 less 25 %
+    expect(invitee.get_by_text("30.00 EUR")).to_be_visible()  # 40.00 less 25 %
     screens.shot("invitee-cart", invitee)
     invitee.get_by_role("link", name="Checkout").click()
     assert invitee.get_by_label("Contact email").input_value() == "mila@example.com"
     invitee.get_by_label("First name").fill("Mila")
     invitee.get_by_label("Last name").fill("Jansen")
     invitee.get_by_role("button", name=re.compile("Register")).click()
-    assert invitee.get_by_role("heading", name=re.compile("You are registered")).is_visible()
-    assert invitee.get_by_text(re.compile(r"Please pay 30\.00 EUR")).is_visible()
+    expect(invitee.get_by_role("heading", name=re.compile("You are registered"))).to_be_visible()
+    expect(invitee.get_by_text(re.compile(r"Please pay 30\.00 EUR"))).to_be_visible()
     screens.shot("invitee-registered", invitee)
     registration = Registration.objects.get(tenant=tenant, email="mila@example.com")
     assert registration.amount == Decimal("30.00") and registration.invitation.status == InvitationStatus.ACCEPTED
@@ -72,16 +73,16 @@ def test_staff_invite_with_a_discount_and_the_invitee_registers(live_server, chr
 
     # Two held by invitations (one used), so 2 of 4 spots are free on the public page.
     page.goto(public)
-    assert page.get_by_text("2 spots left").is_visible()
+    expect(page.get_by_text("2 spots left")).to_be_visible()
     page.goto(f"{base}/t/{tenant.slug}/sessions/{session.pk}/")
     page.get_by_role("row").filter(has_text="someone.else@example.com").get_by_text("Actions").click()
     page.get_by_role("link", name="Cancel").click()
     screens.shot("cancel-confirmation")
     page.get_by_role("button", name="Cancel invitation").click()
-    assert page.get_by_text("Invitation for someone.else@example.com cancelled").is_visible()
+    expect(page.get_by_text("Invitation for someone.else@example.com cancelled")).to_be_visible()
     assert SessionInvitation.objects.get(pk=other.pk).status == InvitationStatus.CANCELLED
     page.goto(public)
-    assert page.get_by_text("3 spots left").is_visible()
+    expect(page.get_by_text("3 spots left")).to_be_visible()
     screens.shot("public-page-spot-back")
 
 
@@ -91,15 +92,15 @@ def test_inviting_to_a_full_session_asks_to_raise_the_capacity(live_server, page
     admin = member(tenant, Role.ADMIN)
     sign_in(page, live_server.url, admin)
     page.goto(f"{live_server.url}/t/{tenant.slug}/sessions/{session.pk}/invite/")
-    assert page.get_by_text("This session is full").first.is_visible()
+    expect(page.get_by_text("This session is full").first).to_be_visible()
     page.get_by_label("Email").fill("late@example.com")
     page.get_by_role("button", name="Send Invite").click()
-    assert page.get_by_text("Tick “Raise the capacity by one”").is_visible()
+    expect(page.get_by_text("Tick “Raise the capacity by one”")).to_be_visible()
     assert not SessionInvitation.objects.filter(tenant=tenant).exists()
     screens.shot("full-asks")
     page.get_by_label("Raise the capacity by one").check()
     page.get_by_role("button", name="Send Invite").click()
-    assert page.get_by_text("the capacity was raised by one").is_visible()
+    expect(page.get_by_text("the capacity was raised by one")).to_be_visible()
     session = Session.objects.get(pk=session.pk)
     assert (session.capacity, session.spots_taken) == (2, 2)
     screens.shot("raised")
