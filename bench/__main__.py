@@ -93,7 +93,9 @@ def main() -> None:
     unknown = [name for name in args.names if name not in scenarios]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}; see --list")
-    chosen = [scenarios[name] for name in (args.names or scenarios)]
+    # "on-demand" scenarios (the soak) run only when named.
+    default = [name for name, scenario in scenarios.items() if "on-demand" not in scenario.tags]
+    chosen = [scenarios[name] for name in (args.names or default)]
     prepare_database()
     results = {scenario.name: run_scenario(scenario, args.repeat) for scenario in chosen}
     if not args.no_report:

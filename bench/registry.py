@@ -45,7 +45,7 @@ def load_all() -> dict[str, Scenario]:
     """Import every scenario module; each registers its scenarios, in the report's order."""
     from . import codes, participants  # noqa: F401
 
-    for optional in ("http", "pages", "outbox"):
+    for optional in ("http", "pages", "outbox", "soak"):
         try:
             __import__(f"bench.{optional}")
         except ModuleNotFoundError as exc:
