@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +48,21 @@ def stop_group(process: subprocess.Popen, *, grace: float = 20) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+APP_ROLE = "tessera_app"
+
+
+def as_app_role(database_url: str) -> str:
+    """``database_url`` for the role the app connects as in a deployment (docs/operations.md): made
+    and granted here, by the bench's own connection (the owner), so row-level security binds the server."""
+    from tenancy import rls
+
+    rls.grant_app_role(APP_ROLE)
+    parts = urllib.parse.urlsplit(database_url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{APP_ROLE}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def peak_rss_mb() -> float:

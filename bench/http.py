@@ -48,7 +48,7 @@ from invitations.services import CODE_USED_UP
 from tenancy.models import Tenant
 from tenancy.scoping import isolated_scope
 
-from .common import ROOT, STATIC_ROOT, collect_static, peak_rss_mb, random_prefix, stop_group
+from .common import ROOT, STATIC_ROOT, as_app_role, collect_static, peak_rss_mb, random_prefix, stop_group
 from .registry import Scenario, Verdict, register
 
 TENANT = "bench-http"
@@ -175,7 +175,7 @@ def check_run_data(data: dict, booked_by_visitors: int) -> dict:
 
 
 def server_environment() -> dict:
-    database = os.environ["DATABASE_URL"]
+    database = as_app_role(os.environ["DATABASE_URL"])  # as deployed: row-level security binds it
     return {
         **os.environ,  # the bench's: DJANGO_SETTINGS_MODULE=bench.settings, SECRET_KEY …
         # named, so the CPU time of the server's database sessions can be told from anyone else's

@@ -8,8 +8,6 @@ copied into a temporary table of the same shape and moved with one INSERT … SE
 policy checks row by row. Elsewhere (the embedded SQLite default) it is ``bulk_create``.
 """
 
-import uuid
-
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -32,19 +30,23 @@ def insert_rows(model: type[models.Model], columns: tuple[str, ...], rows: list[
     adapt = [_adapter(field) for field in fields]
     table = model._meta.db_table
     quote = connection.ops.quote_name
-    stage = quote(f"stage_{uuid.uuid4().hex[:8]}_{table}"[:63])
+    stage = quote(f"stage_{table}"[:63])
     names = ", ".join(quote(f.column) for f in [pk, *fields])
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk.column, len(rows)]
         )
         ids = [new_id for (new_id,) in cursor.fetchall()]
-        cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {quote(table)}) ON COMMIT DROP")
+        # One staging table per table and transaction, left empty by each move.
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {quote(table)}) ON COMMIT DROP")
         with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
             for new_id, row in zip(ids, rows, strict=True):
                 values = (*row, *defaults)
                 copy.write_row((new_id, *(f(v) if f else v for f, v in zip(adapt, values, strict=True))))
-        cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {stage}")
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO {quote(table)} ({names}) "
+            f"SELECT {names} FROM moved"
+        )
     return ids
 
 

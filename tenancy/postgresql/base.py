@@ -2,27 +2,37 @@
 
 Before a statement runs, the settings the policies read (``tenancy/rls.py``) must match the
 django-scopes state of the code issuing it, and they are transaction-local, so they never outlive
-the transaction (nor leak to the next request on a reused connection):
+the transaction (nor reach the next request on a reused connection, or another client behind a
+pooler in transaction mode):
 
 - inside a transaction: one ``set_config(…, true)`` when the transaction starts or the scope changes;
 - in autocommit: the ``set_config`` leads the statement in the same simple-protocol query, so both
   run in one implicit transaction and no extra round trip is made;
-- a server-side cursor or ``executemany`` in autocommit cannot take a leading statement: the settings
-  are set for the session around that one call and cleared after it.
+- a server-side cursor, ``executemany`` or ``copy`` in autocommit cannot take a leading statement:
+  they run in a transaction of their own with the settings set first;
+- statements PostgreSQL refuses inside a transaction (``VACUUM``, ``CREATE INDEX CONCURRENTLY``…)
+  go alone: they read no rows through the policies.
 
-With no scope (migrations, ``createdb``) nothing is sent: an unset setting already means no rows.
+With no scope (``createdb``) nothing is sent: an unset setting already means no rows. Raw psycopg
+calls (``connection.connection``) bypass all this and run with whatever the transaction last set.
 Query logs and counts show the statements as the code wrote them.
 """
 
+import re
 from contextlib import contextmanager
 
 import psycopg
+from django.db import transaction
 from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from tenancy import rls
 
 NO_SCOPE = ("none", "")
+OUTSIDE_TRANSACTIONS = re.compile(
+    r"\s*(VACUUM|CLUSTER|REINDEX|ALTER\s+SYSTEM|(CREATE|DROP)\s+DATABASE|(CREATE|DROP)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY)",
+    re.IGNORECASE,
+)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -37,29 +47,35 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def make_debug_cursor(self, cursor):
         return TenantSettingDebugCursor(cursor, self)
 
-    def run_with_tenant_settings(self, cursor, run, many: bool):
+    def run_with_tenant_settings(self, cursor, sql, run, many: bool):
         """Call ``run(prefix)`` (the statement, with ``prefix`` SQL in front when given) with the
         settings of the current scope in force."""
         if self._savepoint_statement:  # reads no rows, and may run in a failed transaction
             return run("")
         wanted = rls.wanted_settings()
         if not self.get_autocommit():
-            if self._tenant_settings != wanted:
-                with self.wrap_database_errors:
-                    self.connection.execute(rls.settings_sql(wanted, local=True))
-                self._tenant_settings = wanted
+            self.apply_tenant_settings(wanted)
             return run("")
-        if wanted == NO_SCOPE:
+        if wanted == NO_SCOPE or (isinstance(sql, str) and OUTSIDE_TRANSACTIONS.match(sql)):
             return run("")
         if many or isinstance(cursor, psycopg.ServerCursor):
-            with self.wrap_database_errors:
-                self.connection.execute(rls.settings_sql(wanted, local=False))
-            try:
+            with self.transaction_with_tenant_settings():
                 return run("")
-            finally:
-                with self.wrap_database_errors:
-                    self.connection.execute(rls.settings_sql(NO_SCOPE, local=False))
         return run(rls.settings_sql(wanted, local=True) + "; ")
+
+    def apply_tenant_settings(self, wanted) -> None:
+        """Inside a transaction: set ``wanted`` unless this transaction already has."""
+        if self._tenant_settings != wanted:
+            with self.wrap_database_errors:
+                self.connection.execute(rls.settings_sql(wanted, local=True))
+            self._tenant_settings = wanted
+
+    @contextmanager
+    def transaction_with_tenant_settings(self):
+        """A transaction (or the one open) with the current scope's settings in force."""
+        with transaction.atomic(using=self.alias, savepoint=False):
+            self.apply_tenant_settings(rls.wanted_settings())
+            yield
 
     def _forget_tenant_settings(self):
         self._tenant_settings = None
@@ -114,21 +130,27 @@ class TenantSettingCursorMixin:
             if not prefix:
                 return super(TenantSettingCursorMixin, self)._execute(sql, params, *ignored_wrapper_args)
             with self.db.wrap_database_errors:
-                result = (
-                    self.cursor.execute(prefix + sql) if params is None else self.cursor.execute(prefix + sql, params)
-                )
+                statement = prefix + sql
+                result = self.cursor.execute(statement) if params is None else self.cursor.execute(statement, params)
                 self.cursor.nextset()  # the statement's own result, not set_config's
                 return result
 
-        return self.db.run_with_tenant_settings(self.cursor, run, many=False)
+        return self.db.run_with_tenant_settings(self.cursor, sql, run, many=False)
 
     def _executemany(self, sql, param_list, *ignored_wrapper_args):
         self.db.validate_no_broken_transaction()
         return self.db.run_with_tenant_settings(
             self.cursor,
+            sql,
             lambda prefix: super(TenantSettingCursorMixin, self)._executemany(sql, param_list, *ignored_wrapper_args),
             many=True,
         )
+
+    @contextmanager
+    def copy(self, statement, params=None, **kwargs):
+        """psycopg's COPY, with the scope's settings in force (COPY … TO reads through the policies)."""
+        with self.db.transaction_with_tenant_settings(), self.cursor.copy(statement, params, **kwargs) as copy:
+            yield copy
 
 
 class TenantSettingCursor(TenantSettingCursorMixin, CursorWrapper):
