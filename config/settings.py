@@ -129,6 +129,16 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 LANGUAGE_CODE = "en"
+# A workspace picks one (Tenant.language): its pages and emails take that language's formats and,
+# where a translation exists (locale/), its words.
+LANGUAGES = [
+    ("en", "English"),
+    ("en-gb", "English (United Kingdom)"),
+    ("nl", "Nederlands"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -63,6 +63,13 @@ class Tenant(models.Model):
         help_text="Shown on public pages and in emails; the name if blank.",
     )
     brand_color = models.CharField(max_length=7, default="#2f5d62", validators=[COLOR_VALIDATOR])
+    # The workspace's language and formats (dates, numbers, money) on its pages and in its emails.
+    language = models.CharField(max_length=10, default="en", choices=settings.LANGUAGES)
+    # The logo on public pages and emails, kept in the database (no shared disk between web processes):
+    # a checked PNG, JPEG or WebP; served by tenancy's logo view with logo_updated_at in its URL.
+    logo = models.BinaryField(null=True, blank=True, editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, default="")
+    logo_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
