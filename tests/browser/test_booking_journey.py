@@ -12,13 +12,18 @@ from invitations.models import InvitationCode
 from tenancy.models import Role
 
 from ..conftest import member
-from ..factories import CodeFactory, ParticipantFactory, PriceFactory
+from ..factories import CodeFactory, ParticipantFactory, PriceFactory, ServiceFactory, open_every_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_participant_books_with_their_code(live_server, page, screens, tenant):
-    price = PriceFactory(tenant=tenant, price_code="STD")
+    price = PriceFactory(
+        tenant=tenant,
+        price_code="STD",
+        service=open_every_day(ServiceFactory(tenant=tenant, name="Driving lesson")),
+        contract__organisation__name="Northwind Logistics",
+    )
     participant = ParticipantFactory(
         tenant=tenant, contract=price.contract, first_name="Noor", last_name="Visser", email="noor@northwind.example"
     )
@@ -32,6 +37,8 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     base = f"{live_server.url}/t/{tenant.slug}/book/"
 
     page.goto(base)
+    expect(page.get_by_label("Your invitation code")).to_be_visible()
+    screens.shot("booking-page")
     page.get_by_label("Your invitation code").fill("hello!")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("That does not look like one of our codes")).to_be_visible()
@@ -56,6 +63,7 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     assert InvitationCode.objects.get(pk=code.pk).uses == 1
     [confirmation] = mail.outbox
     assert confirmation.to == ["noor@northwind.example"] and booking.reference in confirmation.body
+    assert f"Price: {price.amount} {tenant.currency}" in confirmation.body
 
     staff = member(tenant, Role.STAFF)
     page.goto(f"{live_server.url}/accounts/login/")
@@ -67,3 +75,14 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     assert code.shown in row.inner_text()
     screens.shot("contract-bookings")
     assert re.search(r"Confirmed", row.inner_text())
+
+    # The confirmation email, as staff read it in the outbox: sent, to Noor, with the booking's reference.
+    page.locator(".sidebar").get_by_role("link", name="Outbox").click()
+    sent = page.get_by_role("row").filter(has_text="noor@northwind.example")
+    expect(sent).to_have_count(1)
+    expect(sent).to_contain_text("Sent")
+    sent.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name=re.compile(f"^Your booking: {price.service.name} on "))).to_be_visible()
+    text = page.locator("pre.email-text").inner_text()
+    assert "Hello Noor" in text and f"Reference: {booking.reference}" in text
+    screens.shot("outbox-confirmation")

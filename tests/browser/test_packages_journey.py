@@ -56,6 +56,8 @@ def test_a_package_with_a_manual_payment_pays_for_a_booking_the_client_makes(
     sign_in(cleo, base, "cleo@example.com")
     cleo.goto(f"{base}/t/{tenant.slug}/account/")
     expect(cleo.get_by_role("heading", name="Your packages")).to_be_visible()
+    expect(cleo.get_by_text("Ten yoga classes · 10 sessions, 0 used")).to_be_visible()
+    screens.shot("client-account", cleo)
     cleo.get_by_role("link", name="Book with a credit").click()
     cleo.get_by_role("button", name="Show times").click()
     expect(cleo.get_by_text("pays for this booking: no charge")).to_be_visible()
@@ -63,6 +65,10 @@ def test_a_package_with_a_manual_payment_pays_for_a_booking_the_client_makes(
     cleo.get_by_role("button", name="Book with a credit").click()
     expect(cleo.get_by_text(re.compile("Paid with a credit of your package"))).to_be_visible()
     screens.shot("client-booked", cleo)
+    cleo.goto(f"{base}/t/{tenant.slug}/account/")
+    expect(cleo.get_by_text("Ten yoga classes · 10 sessions, 1 used")).to_be_visible()  # her counter moved too
+    expect(cleo.get_by_text(re.compile(r"^Morning yoga, \d+ \w+ \d{4}, \d\d:\d\d$"))).to_be_visible()
+    screens.shot("client-account-after", cleo)
     cleo.close()
 
     booking = Booking.objects.get(tenant=tenant, email="cleo@example.com")

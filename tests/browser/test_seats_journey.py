@@ -27,6 +27,15 @@ def link_to_seat(message) -> str:
     return re.search(r"https?://[^/\s]+(/\S+/seats/invite/\S+/)", message.body).group(1)
 
 
+def shown(page) -> dict:
+    """The order page's counters, as the customer reads them."""
+    stats = page.locator(".stat")
+    return {
+        stats.nth(i).locator(".stat-label").inner_text(): stats.nth(i).locator(".stat-value").inner_text()
+        for i in range(stats.count())
+    }
+
+
 def seats(order) -> dict:
     return {s: RegistrationCode.objects.filter(order=order, status=s).count() for s in CodeStatus.values}
 
@@ -46,12 +55,15 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     screens.shot("order-details")
     order = run.orders.get()
     assert seats(order) == {"available": 5, "invited": 0, "claimed": 0}
+    assert shown(page) == {"Remaining": "5", "Invited": "0", "Used / claimed": "0"}
 
     page.get_by_label("Email", exact=True).fill("lena@example.com")
     page.get_by_label("First name").fill("Lena")
     page.get_by_label("Last name").fill("Berg")
     page.get_by_role("button", name="Give a seat").click()
     expect(page.get_by_text("1 learner given a seat and emailed.")).to_be_visible()
+    assert shown(page) == {"Remaining": "4", "Invited": "0", "Used / claimed": "1"}
+    screens.shot("learner-created")
 
     mail.outbox.clear()
     page.get_by_label("Email addresses").fill("ann@example.com, bo@example.com")
@@ -60,6 +72,7 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     expect(page.get_by_text("2 invitations sent.")).to_be_visible()
     screens.shot("pending-invites")
     assert seats(order) == {"available": 2, "invited": 2, "claimed": 1}
+    assert shown(page) == {"Remaining": "2", "Invited": "2", "Used / claimed": "1"}
 
     # Both invitations are for seats; the customer re-invites Ann's seat to Cy, so two people hold
     # a link to the same seat. Cy accepts first; Ann then finds it taken.
@@ -97,3 +110,8 @@ def test_a_customer_hands_out_seats_and_the_first_invitee_to_accept_wins(live_se
     screens.shot("after-remove")
     assert not CourseAccess.objects.filter(learner__email="lena@example.com", revoked_at__isnull=True).exists()
     assert seats(order) == {"available": 3, "invited": 1, "claimed": 1}
+    # Lena's seat is back in the pool: the counters say so, and so does the My Account tile.
+    assert shown(page) == {"Remaining": "3", "Invited": "1", "Used / claimed": "1"}
+    page.goto(account)
+    expect(page.get_by_text(re.compile(r"3 remaining, 1 invited · 1 / 5 used"))).to_be_visible()
+    screens.shot("my-account-seats")

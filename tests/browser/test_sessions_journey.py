@@ -74,6 +74,7 @@ def test_staff_invite_with_a_discount_and_the_invitee_registers(live_server, chr
     # Two held by invitations (one used), so 2 of 4 spots are free on the public page.
     page.goto(public)
     expect(page.get_by_text("2 spots left")).to_be_visible()
+    screens.shot("public-page-two-left")
     page.goto(f"{base}/t/{tenant.slug}/sessions/{session.pk}/")
     page.get_by_role("row").filter(has_text="someone.else@example.com").get_by_text("Actions").click()
     page.get_by_role("link", name="Cancel").click()
