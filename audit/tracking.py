@@ -8,13 +8,14 @@ their own words (a code redeemed, 10,000 emails queued, access removed): writes 
 """
 
 from django.apps import apps
+from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from tenancy.events import json_ready, publish
 
 # Model label → fields left out of the trail (secrets, file contents, counters kept by the system).
 TRACKED = {
-    "tenancy.tenant": {"slug"},
+    "tenancy.tenant": {"slug", "logo_type", "logo_updated_at"},  # the logo itself shows as "logo" changed
     "tenancy.membership": set(),
     "tenancy.staffinvitation": set(),
     "accounts.client": set(),
@@ -81,8 +82,17 @@ def _fields(model, excluded: set[str]) -> list:
     ]
 
 
+def _shown(field, value):
+    """File contents (a logo) enter the trail as a size and a fingerprint, never as bytes."""
+    if isinstance(field, models.BinaryField):
+        from tenancy.branding import logo_digest
+
+        return logo_digest(value)
+    return value
+
+
 def _values(instance, fields) -> dict:
-    return json_ready({field.name: getattr(instance, field.attname) for field in fields})
+    return json_ready({field.name: _shown(field, getattr(instance, field.attname)) for field in fields})
 
 
 def _tenant_of(instance):
@@ -107,7 +117,10 @@ def _before_save(sender, instance, raw=False, update_fields=None, **kwargs):
         return
     before = sender._base_manager.filter(pk=instance.pk).values(*[field.attname for field in fields]).first()
     if before is not None:
-        instance._audit_before = json_ready({field.name: before[field.attname] for field in fields}), fields
+        instance._audit_before = (
+            json_ready({field.name: _shown(field, before[field.attname]) for field in fields}),
+            fields,
+        )
 
 
 def _after_save(sender, instance, created, raw=False, **kwargs):

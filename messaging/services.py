@@ -22,6 +22,7 @@ from django.db.models import F
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from tenancy.branding import logo_url
 from tenancy.bulk import insert_rows
 from tenancy.events import publish
 from tenancy.models import Tenant
@@ -97,6 +98,7 @@ def html_in_layout(*, tenant: Tenant | None, inner_html: str, subject: str) -> s
             "subject": subject,
             "tenant_name": tenant.public_name if tenant else "Tessera",
             "brand_color": tenant.brand_color if tenant else DEFAULT_BRAND_COLOR,
+            "logo_url": logo_url(tenant),
         },
     )
 

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
+from . import branding
 from .models import Role, Tenant
 
 PASSWORDS_DIFFER = "The two passwords differ."
@@ -18,11 +20,33 @@ class RoleForm(forms.Form):
 
 
 class TenantSettingsForm(forms.ModelForm):
+    """The workspace's settings, and a new logo (checked and re-encoded in ``clean_logo_file``; saved
+    by the view with ``branding.tenant_logo_set``)."""
+
+    logo_file = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_(
+            "PNG, JPEG or WebP, at most 512 KB and 2000×2000 pixels. Shown with the display name on your "
+            "public pages and in your emails. Leave empty to keep the current logo."
+        ),
+    )
+
     class Meta:
         model = Tenant
-        fields = ["name", "display_name", "time_zone", "currency", "brand_color"]
+        fields = ["name", "display_name", "time_zone", "currency", "language", "brand_color"]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
-        labels = {"brand_color": "Brand colour", "time_zone": "Time zone"}
+        labels = {"brand_color": "Brand colour", "time_zone": "Time zone", "language": _("Language")}
+        help_texts = {
+            "language": _(
+                "The language of your public pages and emails, and how they write dates, times, numbers and money."
+            ),
+        }
+
+    def clean_logo_file(self):
+        upload = self.cleaned_data.get("logo_file")
+        return branding.logo_check(upload) if upload else None
 
 
 class NewAccountForm(forms.Form):

@@ -9,7 +9,8 @@ from .tokens import token_hash
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
-    return Tenant.objects.filter(slug=slug).first()
+    # The logo's bytes are read only by the logo view (tenancy/branding.py), not on every request.
+    return Tenant.objects.defer("logo").filter(slug=slug).first()
 
 
 def membership_for(*, tenant: Tenant, user) -> Membership | None:
@@ -23,7 +24,9 @@ def memberships_for_user(*, user) -> list[Membership]:
     if not user.is_authenticated:
         return []
     with scopes_disabled():
-        return list(Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name"))
+        return list(
+            Membership.objects.filter(user=user).select_related("tenant").defer("tenant__logo").order_by("tenant__name")
+        )
 
 
 def members_for_tenant(*, tenant: Tenant) -> QuerySet[Membership]:

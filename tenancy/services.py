@@ -185,7 +185,7 @@ def _lock_for_owner_change(*, tenant: Tenant, membership: Membership, losing_own
 
 
 def tenant_settings_update(*, tenant: Tenant, **fields) -> Tenant:
-    allowed = {"name", "display_name", "time_zone", "currency", "brand_color"}
+    allowed = {"name", "display_name", "time_zone", "currency", "language", "brand_color"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"Not tenant settings: {', '.join(sorted(unknown))}")

@@ -14,4 +14,6 @@ urlpatterns = [
     path("team/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("join/<str:token>/", views.join, name="join"),
     path("settings/", views.tenant_settings, name="settings"),
+    path("settings/logo/remove/", views.logo_remove, name="logo_remove"),
+    path("logo/<int:stamp>.<slug:ext>", views.tenant_logo, name="logo"),
 ]

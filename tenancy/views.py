@@ -7,13 +7,16 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import client_count, user_find_by_email
 from messaging.selectors import outbox_counts, outbox_list
 
-from . import ratelimit, services
+from . import branding, ratelimit, services
 from .decorators import public, staff_required
 from .forms import InviteForm, NewAccountForm, RoleForm, TenantSettingsForm
 from .models import Role
@@ -27,6 +30,8 @@ from .selectors import (
 )
 from .shortcuts import confirm_page
 from .urlresolvers import tenant_reverse
+
+LOGO_MAX_AGE = 365 * 24 * 3600  # the URL changes with the logo, so a browser may keep it for a year
 
 
 def root(request):
@@ -214,9 +219,58 @@ def _accept_from_request(request, tenant, token, existing, form):
 def tenant_settings(request):
     tenant = request.tenant
     # A copy, so that invalid input never shows up in the page header of this response.
-    form = TenantSettingsForm(request.POST or None, instance=copy.copy(tenant))
+    form = TenantSettingsForm(request.POST or None, request.FILES or None, instance=copy.copy(tenant))
     if request.method == "POST" and form.is_valid():
-        services.tenant_settings_update(tenant=tenant, **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        with transaction.atomic():
+            services.tenant_settings_update(
+                tenant=tenant, **{name: form.cleaned_data[name] for name in form.Meta.fields}
+            )
+            if form.cleaned_data["logo_file"]:
+                branding.tenant_logo_set(tenant=tenant, logo=form.cleaned_data["logo_file"])
         messages.success(request, "Settings saved.")
         return redirect(tenant_reverse(tenant, "tenancy:settings"))
-    return render(request, "tenancy/settings.html", {"form": form})
+    return render(request, "tenancy/settings.html", {"form": form, "logo_path": branding.logo_path(tenant)})
+
+
+@staff_required(Role.ADMIN)
+def logo_remove(request):
+    tenant = request.tenant
+    settings_url = tenant_reverse(tenant, "tenancy:settings")
+    if tenant.logo_updated_at is None:
+        messages.info(request, _("This workspace has no logo."))
+        return redirect(settings_url)
+    if request.method == "POST":
+        branding.tenant_logo_remove(tenant=tenant)
+        messages.success(request, _("The logo was removed."))
+        return redirect(settings_url)
+    return confirm_page(
+        request,
+        title=_("Remove logo"),
+        question=_("Remove the logo of %(name)s?") % {"name": tenant.public_name},
+        consequence=_(
+            "Your public pages and new emails show the display name alone. Emails already sent show no logo."
+        ),
+        confirm_label=_("Remove logo"),
+        cancel_url=settings_url,
+    )
+
+
+@public
+@require_safe
+def tenant_logo(request, stamp, ext):
+    """The workspace's logo, cacheable forever under its stamp; an old stamp is sent to the current
+    logo (emails sent before a change keep showing one), and no logo is a 404."""
+    stored = branding.logo_for_serving(request.tenant)
+    if stored is None:
+        raise Http404(_("This workspace has no logo."))
+    data, content_type, current_stamp = stored
+    if stamp != current_stamp or ext != branding.logo_extension(request.tenant):
+        response = redirect(branding.logo_path(request.tenant))
+        response["Cache-Control"] = "no-cache"
+        return response
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Length"] = str(len(data))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = f"public, max-age={LOGO_MAX_AGE}, immutable"
+    response["Content-Disposition"] = f'inline; filename="logo.{ext}"'
+    return response

@@ -64,7 +64,7 @@ OBJECT_ARGUMENTS = {
     "delivery_id",
     "export_id",
 }
-PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation"}
+PLAIN_ARGUMENTS = {"key": "tenancy.staff_invitation", "stamp": 1, "ext": "png"}  # stamp, ext: the logo URL
 
 
 # Outside any tenant; each with the reason it holds no tenant data.

@@ -44,7 +44,14 @@ def token_of(client, url) -> str:
 
 def test_changing_workspace_settings_without_the_token_is_refused(owner, tenant):
     url = reverse("tenancy:settings", kwargs={"tenant_slug": tenant.slug})
-    form = {"name": "Hijacked", "display_name": "", "time_zone": "UTC", "currency": "EUR", "brand_color": "#000000"}
+    form = {
+        "name": "Hijacked",
+        "display_name": "",
+        "time_zone": "UTC",
+        "currency": "EUR",
+        "language": "en",
+        "brand_color": "#000000",
+    }
     client = csrf_checking_client(owner)
     response = client.post(url, form)
     assert response.status_code == 403

@@ -294,6 +294,7 @@ def test_admins_edit_the_workspace_settings(admin_http, staff_http, tenant):
             "display_name": "Acme\nBcc: x@evil.example",
             "time_zone": "Mars/Olympus",
             "currency": "EUR",
+            "language": "en",
             "brand_color": "red",
         },
     )
@@ -308,6 +309,7 @@ def test_admins_edit_the_workspace_settings(admin_http, staff_http, tenant):
             "display_name": "Acme",
             "time_zone": "Asia/Tokyo",
             "currency": "JPY",
+            "language": "en",
             "brand_color": "#123456",
         },
     )
