@@ -24,13 +24,18 @@ lint: install
 bench: install  ## timings and memory of the heavy paths, written to docs/benchmarks.md (not a test)
 	$(BIN)/python -m bench
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.package-lock.json
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# axe-core, which the browser tests run on every page they screenshot (package-lock.json pins it).
+node_modules/.package-lock.json: package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund; \
+	else echo 'npm not found: the app runs, but the browser tests need Node.js and npm (then: npm ci)'; fi
 
 serve: install  ## gunicorn, as in production (needs SECRET_KEY and collected static files)
 	$(BIN)/python manage.py collectstatic --noinput
