@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class MessagingConfig(AppConfig):
@@ -10,9 +11,9 @@ class MessagingConfig(AppConfig):
         from tenancy.models import Role
 
         navigation.register(
-            navigation.NavItem("Outbox", "messaging:outbox", order=800, active_prefix="messaging:outbox"),
+            navigation.NavItem(gettext_lazy("Outbox"), "messaging:outbox", order=800, active_prefix="messaging:outbox"),
             navigation.NavItem(
-                "Email templates",
+                gettext_lazy("Email templates"),
                 "messaging:template_list",
                 min_role=Role.ADMIN,
                 order=850,

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from .models import Channel, EmailStatus
 from .rendering import TemplateSources
@@ -6,9 +7,9 @@ from .services import template_validate
 
 
 class OutboxFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *EmailStatus.choices], required=False)
-    channel = forms.ChoiceField(choices=[("", "Email and SMS"), *Channel.choices], required=False)
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(choices=[("", gettext_lazy("Any status")), *EmailStatus.choices], required=False)
+    channel = forms.ChoiceField(choices=[("", gettext_lazy("Email and SMS")), *Channel.choices], required=False)
+    q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Search"))
 
 
 class EmailTemplateForm(forms.Form):
@@ -16,9 +17,11 @@ class EmailTemplateForm(forms.Form):
 
     subject = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"class": "mono"}))
     text = forms.CharField(
-        label="Plain text", max_length=20_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"})
+        label=gettext_lazy("Plain text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"})
     )
-    html = forms.CharField(label="HTML", max_length=50_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}))
+    html = forms.CharField(
+        label=gettext_lazy("HTML"), max_length=50_000, widget=forms.Textarea(attrs={"rows": 12, "class": "mono"})
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -10,8 +10,11 @@ import html
 import re
 import secrets
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 PLACEHOLDER = re.compile(r"private-[0-9a-f]{16}-[a-z_]+")
-MASK = "[private link — only in the recipient's copy]"
+MASK = gettext_noop("[private link — only in the recipient's copy]")
 
 
 def hide(context: dict, names: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
@@ -46,7 +49,7 @@ def reveal(text: str, values: dict[str, str], *, is_html: bool = False) -> str:
 
 
 def mask(text: str) -> str:
-    return PLACEHOLDER.sub(MASK, text)
+    return PLACEHOLDER.sub(_(MASK), text)
 
 
 def carries_private(text: str) -> bool:

@@ -7,14 +7,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.base import Lexer, TokenType, Variable
 from django.template.defaulttags import ForNode
+from django.utils.translation import gettext as _
 
-from .sandbox import ALLOWED_TAGS, INNER_TAGS
+from .sandbox import ALLOWED_TAGS, I18N_TAGS, INNER_TAGS
 
 MAX_LOOP_DEPTH = 2
-KNOWN_TAGS = frozenset(ALLOWED_TAGS + INNER_TAGS)
+KNOWN_TAGS = frozenset(ALLOWED_TAGS + I18N_TAGS + INNER_TAGS)
 
 
 class SandboxEngine(Engine):
@@ -59,7 +60,7 @@ def compile_template(source: str, *, autoescape: bool) -> Template:
         target = loop.sequence.var
         if not isinstance(target, Variable) or target.literal is not None:
             line = loop.token.lineno if loop.token else "?"
-            raise EmailTemplateError(f"Line {line}: loops can only go over the email's own values.")
+            raise EmailTemplateError(_("Line {line}: loops can only go over the email's own values.").format(line=line))
     return template
 
 
@@ -68,14 +69,50 @@ def _check_tags(source: str) -> None:
     for token in Lexer(source).tokenize():
         if token.token_type != TokenType.BLOCK or not token.contents.strip():
             continue
-        tag = token.split_contents()[0]
+        bits = token.split_contents()
+        tag = bits[0]
         if tag not in KNOWN_TAGS:
-            raise EmailTemplateError(f"Line {token.lineno}: the {{% {tag} %}} tag is not allowed in email templates.")
+            raise EmailTemplateError(
+                _("Line {lineno}: the {{% {tag} %}} tag is not allowed in email templates.").format(
+                    lineno=token.lineno, tag=tag
+                )
+            )
+        if tag in I18N_TAGS:
+            _check_translate(bits, token.lineno)
         depth += {"for": 1, "endfor": -1}.get(tag, 0)
         if depth > MAX_LOOP_DEPTH:
             raise EmailTemplateError(
-                f"Line {token.lineno}: loops can be nested {MAX_LOOP_DEPTH} deep at most in email templates."
+                _("Line {lineno}: loops can be nested {MAX_LOOP_DEPTH} deep at most in email templates.").format(
+                    lineno=token.lineno, MAX_LOOP_DEPTH=MAX_LOOP_DEPTH
+                )
             )
+
+
+def _check_translate(bits: list[str], lineno: int) -> None:
+    """Translation tags may name the email's own values, never bind literals or store a result (as ``with``)."""
+    if "as" in bits[2:] or "asvar" in bits:
+        raise EmailTemplateError(
+            _("Line {line}: {{% {tag} %}} cannot store its text under a name here.").format(line=lineno, tag=bits[0])
+        )
+    for bit in bits[1:]:
+        name, sep, value = bit.partition("=")
+        if sep and name.isidentifier() and Variable(value.split("|", 1)[0]).literal is not None:
+            raise EmailTemplateError(
+                _("Line {line}: {{% {tag} %}} can only name the email's own values.").format(line=lineno, tag=bits[0])
+            )
+
+
+def default_source(template_name: str) -> str:
+    """A default email template's text, read as it is: the project's engine would not compile the
+    sandbox's built-in translation tags without ``{% load i18n %}``."""
+    engine = engines["django"].engine
+    for loader in engine.template_loaders:
+        for origin in loader.get_template_sources(template_name):
+            try:
+                return loader.get_contents(origin)
+            except TemplateDoesNotExist:
+                continue
+    raise TemplateDoesNotExist(template_name)
 
 
 def _describe(exc: TemplateSyntaxError) -> str:
@@ -92,13 +129,13 @@ def _render(source: str, context: dict, *, autoescape: bool) -> str:
     try:
         return template.render(Context(context, autoescape=autoescape))
     except Exception as exc:  # a filter given a bad argument, etc.: report, never crash the page
-        raise EmailTemplateError(f"The template could not be rendered: {exc}") from None
+        raise EmailTemplateError(_("The template could not be rendered: {exc}").format(exc=exc)) from None
 
 
 def render_email(sources: TemplateSources, context: dict) -> RenderedEmail:
     subject = " ".join(_render(sources.subject, context, autoescape=False).split())
     if not subject:
-        raise EmailTemplateError("The subject is empty once rendered.")
+        raise EmailTemplateError(_("The subject is empty once rendered."))
     text = _render(sources.text, context, autoescape=False).strip() + "\n"
     html = _render(sources.html, context, autoescape=True).strip()
     return RenderedEmail(subject=subject[:998], text=text, html=html)
@@ -113,5 +150,5 @@ def render_sms(source: str, context: dict) -> str:
     lines = [" ".join(line.split()) for line in text.strip().splitlines()]
     text = "\n".join(line for line in lines if line)
     if not text:
-        raise EmailTemplateError("The SMS text is empty once rendered.")
+        raise EmailTemplateError(_("The SMS text is empty once rendered."))
     return text[:SMS_MAX_CHARS]

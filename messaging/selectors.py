@@ -2,13 +2,12 @@
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.template.loader import get_template
 
 from tenancy.models import Tenant
 
 from . import registry
 from .models import Channel, EmailStatus, EmailTemplateOverride, OutboundEmail
-from .rendering import TemplateSources
+from .rendering import TemplateSources, default_source
 
 
 def outbox_list(*, tenant: Tenant, status: str = "", search: str = "", channel: str = "") -> QuerySet[OutboundEmail]:
@@ -40,7 +39,7 @@ def outbox_get(*, tenant: Tenant, email_id: int) -> OutboundEmail:
 
 def default_sources(kind: registry.EmailKind) -> TemplateSources:
     return TemplateSources(
-        **{part: get_template(kind.default_template_name(part)).template.source for part in ("subject", "text", "html")}
+        **{part: default_source(kind.default_template_name(part)) for part in ("subject", "text", "html")}
     )
 
 

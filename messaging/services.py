@@ -19,8 +19,10 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as database
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.branding import logo_url
 from tenancy.bulk import insert_rows
@@ -36,6 +38,7 @@ from .rendering import (
     RenderedEmail,
     TemplateSources,
     compile_template,
+    default_source,
     render_email,
     render_sms,
 )
@@ -43,15 +46,15 @@ from .selectors import default_sources, template_sources
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_EMAIL_KIND = "Unknown kind of email: {key}."
-PRIVATE_LINK_GONE = (
+UNKNOWN_EMAIL_KIND = gettext_noop("Unknown kind of email: {key}.")
+PRIVATE_LINK_GONE = gettext_noop(
     "This email carried a private link that is not kept after delivery. Send a new one from where it came "
     "from (a team invitation: Team → Resend)."
 )
-RESENT_A_MOMENT_AGO = "A copy of this email was queued a moment ago; it was not queued again."
+RESENT_A_MOMENT_AGO = gettext_noop("A copy of this email was queued a moment ago; it was not queued again.")
 RESEND_GUARD_SECONDS = 10
 DEFAULT_BRAND_COLOR = "#2f5d62"
-SENDING_INTERRUPTED = "Sending was interrupted (worker stopped?) and no attempts are left."
+SENDING_INTERRUPTED = gettext_noop("Sending was interrupted (worker stopped?) and no attempts are left.")
 
 
 def base_context(tenant: Tenant | None) -> dict:
@@ -76,7 +79,7 @@ def email_render(*, tenant: Tenant | None, key: str, context: dict) -> tuple[Ren
 def _kind(key: str) -> registry.EmailKind:
     kind = registry.get(key)
     if kind is None:
-        raise ValueError(UNKNOWN_EMAIL_KIND.format(key=key))
+        raise ValueError(_(UNKNOWN_EMAIL_KIND).format(key=key))
     return kind
 
 
@@ -170,10 +173,10 @@ def outbox_resend(*, tenant: Tenant, email: OutboundEmail, actor) -> OutboundEma
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().get(tenant=tenant, pk=email.pk)
         if email.private_link_delivered:
-            raise ValidationError(PRIVATE_LINK_GONE)
+            raise ValidationError(_(PRIVATE_LINK_GONE))
         recent = timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS)
         if OutboundEmail.objects.filter(tenant=tenant, resent_from=email, created_at__gte=recent).exists():
-            raise ValidationError(RESENT_A_MOMENT_AGO)
+            raise ValidationError(_(RESENT_A_MOMENT_AGO))
         copy = OutboundEmail.objects.create(
             tenant=tenant,
             channel=email.channel,
@@ -318,23 +321,23 @@ LAYOUT_CONTENT = "\x00content\x00"  # where an email's own HTML goes in a layout
 
 # SMS ----------------------------------------------------------------------------------------------
 
-NOT_BY_SMS = "The “{key}” messages cannot go by SMS."
+NOT_BY_SMS = gettext_noop("The “{key}” messages cannot go by SMS.")
 
 
 def _sms_kind(key: str) -> registry.EmailKind:
     kind = _kind(key)
     if not kind.sms:
-        raise ValueError(NOT_BY_SMS.format(key=key))
+        raise ValueError(_(NOT_BY_SMS).format(key=key))
     return kind
 
 
 def _sms_source(kind: registry.EmailKind) -> str:
-    return get_template(kind.default_template_name("sms")).template.source
+    return default_source(kind.default_template_name("sms"))
 
 
 def sms_subject(kind: registry.EmailKind) -> str:
     """What the Outbox lists for an SMS, where an email shows its subject."""
-    return f"SMS: {kind.label}"
+    return _("SMS: {label}").format(label=kind.label)
 
 
 def sms_render(*, tenant: Tenant | None, key: str, context: dict) -> tuple[str, dict[str, str]]:
@@ -652,7 +655,7 @@ def outbox_sweep() -> int:
     with scopes_disabled():
         stuck = OutboundEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stuck_before)
         stuck.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
-            status=EmailStatus.FAILED, last_error=SENDING_INTERRUPTED
+            status=EmailStatus.FAILED, last_error=_(SENDING_INTERRUPTED)
         )
         stuck.update(status=EmailStatus.QUEUED, next_attempt_at=now - grace)
         due = OutboundEmail.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now - grace)

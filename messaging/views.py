@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenancy.decorators import staff_required
@@ -51,7 +52,7 @@ def outbox_resend(request, email_id):
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=email.pk))
-    messages.success(request, f"A new copy to {copy.recipient} is queued.")
+    messages.success(request, _("A new copy to {recipient} is queued.").format(recipient=copy.recipient))
     return redirect(tenant_reverse(request.tenant, "messaging:outbox_detail", email_id=copy.pk))
 
 
@@ -80,7 +81,7 @@ def template_edit(request, key):
             preview_error = str(exc)
     if preview is not None and request.method == "POST" and "save" in request.POST:
         services.template_override_save(tenant=request.tenant, key=key, sources=sources, actor=request.user)
-        messages.success(request, f"“{kind.label}” saved. New emails use it from now on.")
+        messages.success(request, _("“{label}” saved. New emails use it from now on.").format(label=kind.label))
         return redirect(tenant_reverse(request.tenant, "messaging:template_edit", key=key))
     preview_html = (
         services.html_in_layout(tenant=request.tenant, inner_html=preview.html, subject=preview.subject)
@@ -107,13 +108,13 @@ def template_reset(request, key):
     edit_url = tenant_reverse(request.tenant, "messaging:template_edit", key=key)
     if request.method == "POST":
         services.template_override_reset(tenant=request.tenant, key=key)
-        messages.success(request, f"“{kind.label}” is back to the default text.")
+        messages.success(request, _("“{label}” is back to the default text.").format(label=kind.label))
         return redirect(edit_url)
     return confirm_page(
         request,
-        title="Reset email template",
-        question=f"Go back to the default “{kind.label}” email?",
-        consequence="Your own subject, text and HTML for this email are discarded.",
-        confirm_label="Reset to default",
+        title=_("Reset email template"),
+        question=_("Go back to the default “{label}” email?").format(label=kind.label),
+        consequence=_("Your own subject, text and HTML for this email are discarded."),
+        confirm_label=_("Reset to default"),
         cancel_url=edit_url,
     )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PackagesCreditsConfig(AppConfig):
@@ -14,7 +15,9 @@ class PackagesCreditsConfig(AppConfig):
         from .portal import packages_tile
         from .services import booking_extras, give_back_for_cancelled_booking
 
-        navigation.register(navigation.NavItem("Packages", "packages:list", order=45, active_prefix="packages:"))
+        navigation.register(
+            navigation.NavItem(gettext_lazy("Packages"), "packages:list", order=45, active_prefix="packages:")
+        )
         portal.register(packages_tile)
         booking_services.cancellation_handlers.append(give_back_for_cancelled_booking)
         booking_services.detail_extras.append(booking_extras)
@@ -32,16 +35,18 @@ class PackagesCreditsConfig(AppConfig):
         registry.register(
             registry.EmailKind(
                 key="packages_credits.package_added",
-                label="Package added",
-                description="Sent when a client gets a package (added by staff, or bought in My Account).",
+                label=gettext_lazy("Package added"),
+                description=gettext_lazy(
+                    "Sent when a client gets a package (added by staff, or bought in My Account)."
+                ),
                 sample_context=sample,
             )
         )
         registry.register(
             registry.EmailKind(
                 key="packages_credits.package_active",
-                label="Package paid and active",
-                description="Sent when a package bought online is paid and can be used.",
+                label=gettext_lazy("Package paid and active"),
+                description=gettext_lazy("Sent when a package bought online is paid and can be used."),
                 sample_context=sample,
             )
         )

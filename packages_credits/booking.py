@@ -7,7 +7,9 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bookings.selectors import offered_slots
 from bookings.services import BookingError
@@ -16,16 +18,16 @@ from tenancy.shortcuts import id_from
 from . import selectors, services
 
 DAYS_SHOWN = 14
-BOOKED = "Booked: {service}, {when}. Paid with a credit of your package — no charge."
+BOOKED = gettext_noop("Booked: {service}, {when}. Paid with a credit of your package — no charge.")
 
 
 class CreditBookingForm(forms.Form):
-    starts_at = forms.ChoiceField(label="Time")
+    starts_at = forms.ChoiceField(label=gettext_lazy("Time"))
 
     def __init__(self, *args, slots, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].choices = [
-            (slot.starts_at.isoformat(), f"{slot.starts_at:%a %-d %b, %H:%M}") for slot in slots
+            (slot.starts_at.isoformat(), dateformat.format(slot.starts_at, "D j M, H:i")) for slot in slots
         ]
 
 
@@ -68,7 +70,7 @@ def credit_booking_page(request, *, client, template: str, done_url: str, extra:
             why = services.why_no_credit(tenant=tenant, client=client, service=service, starts_at=starts_at)
             form.add_error(None, f"{message} {why}".strip())
         else:
-            when = f"{timezone.localtime(booking.starts_at, tenant.zone):%A %-d %B, %H:%M}"
-            messages.success(request, BOOKED.format(service=service.name, when=when))
+            when = dateformat.format(timezone.localtime(booking.starts_at, tenant.zone), "l j F, H:i")
+            messages.success(request, _(BOOKED).format(service=service.name, when=when))
             return redirect(done_url)
     return render(request, template, context)

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bookings.forms import check_year
 from tenancy.models import NO_CONTROL_CHARACTERS
@@ -32,12 +34,12 @@ class PackageForm(forms.ModelForm):
         current = {item.service_id: item.sessions for item in self.instance.items.all()} if self.instance.pk else {}
         for service in self.services:
             self.fields[f"service_{service.pk}"] = forms.IntegerField(
-                label=f"Sessions of {service.name}",
+                label=_("Sessions of {name}").format(name=service.name),
                 min_value=0,
                 max_value=1000,
                 required=False,
                 initial=current.get(service.pk, 0),
-                help_text="0 = not covered. With a shared pool, any number above 0 marks it covered.",
+                help_text=_("0 = not covered. With a shared pool, any number above 0 marks it covered."),
             )
         self.fields["valid_until"].validators.append(check_year)
 
@@ -45,7 +47,7 @@ class PackageForm(forms.ModelForm):
         cleaned = super().clean()
         # Checked here too, so the message sits beside the field before the model's constraint runs.
         if bool(cleaned.get("validity_days")) == bool(cleaned.get("valid_until")):
-            self.add_error("validity_days", ONE_VALIDITY)
+            self.add_error("validity_days", _(ONE_VALIDITY))
         cleaned["items"] = [
             (service, cleaned.get(f"service_{service.pk}") or 0)
             for service in self.services
@@ -58,15 +60,15 @@ class PackageForm(forms.ModelForm):
 
 class AddPackageForm(forms.Form):
     price = forms.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    expires_on = forms.DateField(widget=DATE, label="Last day of use", validators=[check_year])
+    expires_on = forms.DateField(widget=DATE, label=gettext_lazy("Last day of use"), validators=[check_year])
     payment_method = forms.ChoiceField(
-        choices=[("", "Not paid yet")] + PaymentMethod.choices, required=False, label="Payment received"
+        choices=[("", "Not paid yet")] + PaymentMethod.choices, required=False, label=gettext_lazy("Payment received")
     )
     payment_amount = forms.DecimalField(
-        max_digits=10, decimal_places=2, min_value=0, required=False, label="Amount paid"
+        max_digits=10, decimal_places=2, min_value=0, required=False, label=gettext_lazy("Amount paid")
     )
     payment_reference = forms.CharField(
-        max_length=100, required=False, label="Reference", validators=[NO_CONTROL_CHARACTERS]
+        max_length=100, required=False, label=gettext_lazy("Reference"), validators=[NO_CONTROL_CHARACTERS]
     )
 
     def __init__(self, *args, packages, **kwargs):
@@ -78,11 +80,11 @@ class AddPackageForm(forms.Form):
         cleaned = super().clean()
         method, amount = cleaned.get("payment_method"), cleaned.get("payment_amount")
         if method and not amount:
-            self.add_error("payment_amount", "Enter the amount received.")
+            self.add_error("payment_amount", _("Enter the amount received."))
         if amount and not method:
-            self.add_error("payment_method", "Say how it was paid.")
+            self.add_error("payment_method", _("Say how it was paid."))
         if amount and cleaned.get("price") is not None and amount > cleaned["price"]:
-            self.add_error("payment_amount", "That is more than the price.")
+            self.add_error("payment_amount", _("That is more than the price."))
         return cleaned
 
 

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
 
@@ -24,18 +25,25 @@ class Package(TenantOwned):
     description = models.TextField(blank=True)
     price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
     shared_pool = models.BooleanField(
-        "one shared pool",
+        gettext_lazy("one shared pool"),
         default=False,
-        help_text="On: the sessions below are one pool usable for any of the services. Off: a count per service.",
+        help_text=gettext_lazy(
+            "On: the sessions below are one pool usable for any of the services. Off: a count per service."
+        ),
     )
     pool_sessions = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
     validity_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)], help_text="Valid for N days…"
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=gettext_lazy("Valid for N days…"),
     )
-    valid_until = models.DateField(null=True, blank=True, help_text="…or until a fixed date.")
-    is_active = models.BooleanField("active", default=True, help_text="Archived packages are no longer offered.")
+    valid_until = models.DateField(null=True, blank=True, help_text=gettext_lazy("…or until a fixed date."))
+    is_active = models.BooleanField(
+        "active", default=True, help_text=gettext_lazy("Archived packages are no longer offered.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -65,9 +73,9 @@ class PackageItem(TenantOwned):
 
 
 class ClientPackageStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    ACTIVE = "active", "Active"
-    CANCELLED = "cancelled", "Cancelled"
+    AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting payment")
+    ACTIVE = "active", gettext_lazy("Active")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class ClientPackage(TenantOwned):
@@ -77,7 +85,9 @@ class ClientPackage(TenantOwned):
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="held")
     name = models.CharField(max_length=200)
     price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
-    expires_on = models.DateField(help_text="The last day a credit can be used, in the workspace's time zone.")
+    expires_on = models.DateField(
+        help_text=gettext_lazy("The last day a credit can be used, in the workspace's time zone.")
+    )
     status = models.CharField(max_length=20, choices=ClientPackageStatus.choices, default=ClientPackageStatus.ACTIVE)
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
     # The services it covers as added: later edits of the package's definition do not change it.
@@ -100,14 +110,15 @@ class ClientPackage(TenantOwned):
 
     @property
     def state(self) -> str:
-        """What the client and staff see: Cancelled, Awaiting payment, Expired, Used up or Active."""
+        """What the client and staff see: Cancelled, Awaiting payment, Expired, Used up or Active (in English:
+        templates show it with ``{% translate %}``)."""
         if self.status != ClientPackageStatus.ACTIVE:
             return self.get_status_display()
         if self.expires_on < timezone.localdate(timezone=self.tenant.zone):
-            return "Expired"
+            return gettext_noop("Expired")
         if all(credit.used >= credit.total for credit in self.credits.all()):
-            return "Used up"
-        return "Active"
+            return gettext_noop("Used up")
+        return gettext_noop("Active")
 
     @property
     def balance(self) -> Decimal:
@@ -138,10 +149,10 @@ class Credit(TenantOwned):
 
 
 class PaymentMethod(models.TextChoices):
-    CASH = "cash", "Cash"
-    BANK_TRANSFER = "bank_transfer", "Bank transfer"
-    CHEQUE = "cheque", "Cheque"
-    OTHER = "other", "Other"
+    CASH = "cash", gettext_lazy("Cash")
+    BANK_TRANSFER = "bank_transfer", gettext_lazy("Bank transfer")
+    CHEQUE = "cheque", gettext_lazy("Cheque")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class PackagePayment(TenantOwned):

@@ -1,5 +1,7 @@
 """My Account tile: the client's packages, credits left, expiry and history."""
 
+from django.utils.translation import gettext as _
+
 from accounts.portal import Tile
 
 from .selectors import client_packages, credit_uses_of, packages_offered
@@ -11,4 +13,4 @@ def packages_tile(request, client):
     if not held and not packages_offered(tenant=request.tenant).exists():
         return None
     uses = list(credit_uses_of(tenant=request.tenant, client=client)[:10]) if client is not None else []
-    return Tile("Your packages", "packages_credits/portal_tile.html", {"held": held, "uses": uses}, order=30)
+    return Tile(_("Your packages"), "packages_credits/portal_tile.html", {"held": held, "uses": uses}, order=30)

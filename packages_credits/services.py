@@ -14,13 +14,16 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Client
 from bookings.models import Booking, Service
 from bookings.services import BookingDetails, booking_create
 from messaging.services import email_queue
 from tenancy.events import publish
+from tenancy.localization import money
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
@@ -34,27 +37,29 @@ from .models import (
     PackagePayment,
 )
 
-PACKAGE_NAME_TAKEN = "Another package already has this name."
-ONE_VALIDITY = "Give either a number of days or a fixed end date (one of the two)."
-POOL_NEEDS_SESSIONS = "A shared pool needs its number of sessions."
-NEEDS_A_SERVICE = "Pick at least one service the package covers."
-PACKAGE_ARCHIVED = "This package is archived and can no longer be added."
-EXPIRY_IN_PAST = "The expiry cannot be in the past."
-ALREADY_CANCELLED = "This package is already cancelled."
-ADDRESS_UNPROVEN = "Confirm your email address first: use the link in the email we sent you to choose your password."
+PACKAGE_NAME_TAKEN = gettext_noop("Another package already has this name.")
+ONE_VALIDITY = gettext_noop("Give either a number of days or a fixed end date (one of the two).")
+POOL_NEEDS_SESSIONS = gettext_noop("A shared pool needs its number of sessions.")
+NEEDS_A_SERVICE = gettext_noop("Pick at least one service the package covers.")
+PACKAGE_ARCHIVED = gettext_noop("This package is archived and can no longer be added.")
+EXPIRY_IN_PAST = gettext_noop("The expiry cannot be in the past.")
+ALREADY_CANCELLED = gettext_noop("This package is already cancelled.")
+ADDRESS_UNPROVEN = gettext_noop(
+    "Confirm your email address first: use the link in the email we sent you to choose your password."
+)
 ADD_GUARD_SECONDS = 10
-ADDED_A_MOMENT_AGO = "This package was added to this client a moment ago; it was not added twice."
-NOT_HERE = "This package or client is not in this workspace."
-MORE_THAN_PRICE = "That is more than the price."
-PAYMENT_NOT_POSITIVE = "Enter an amount above zero."
-NOTHING_DUE = "Nothing is due on this package."
-MORE_THAN_DUE = "That is more than the {balance} still due."
-NO_CREDIT = "No package credit applies to this booking."
-WHY_EXPIRED = "Your package “{name}” expired on {day}."
-WHY_CANCELLED = "Your package “{name}” was cancelled."
-WHY_USED_UP = "All sessions of your package “{name}” have been used."
-WHY_UNPAID = "Your package “{name}” starts when its payment has been received."
-WHY_NOT_COVERED = "Your package “{name}” does not cover this service."
+ADDED_A_MOMENT_AGO = gettext_noop("This package was added to this client a moment ago; it was not added twice.")
+NOT_HERE = gettext_noop("This package or client is not in this workspace.")
+MORE_THAN_PRICE = gettext_noop("That is more than the price.")
+PAYMENT_NOT_POSITIVE = gettext_noop("Enter an amount above zero.")
+NOTHING_DUE = gettext_noop("Nothing is due on this package.")
+MORE_THAN_DUE = gettext_noop("That is more than the {balance} still due.")
+NO_CREDIT = gettext_noop("No package credit applies to this booking.")
+WHY_EXPIRED = gettext_noop("Your package “{name}” expired on {day}.")
+WHY_CANCELLED = gettext_noop("Your package “{name}” was cancelled.")
+WHY_USED_UP = gettext_noop("All sessions of your package “{name}” have been used.")
+WHY_UNPAID = gettext_noop("Your package “{name}” starts when its payment has been received.")
+WHY_NOT_COVERED = gettext_noop("Your package “{name}” does not cover this service.")
 
 
 @dataclass(frozen=True)
@@ -81,13 +86,13 @@ def package_save(
     items = [(service, sessions) for service, sessions in items if service.tenant_id == tenant.pk]
     errors = {}
     if bool(package.validity_days) == bool(package.valid_until):
-        errors["validity_days"] = ONE_VALIDITY
+        errors["validity_days"] = _(ONE_VALIDITY)
     if package.shared_pool and not package.pool_sessions:
-        errors["pool_sessions"] = POOL_NEEDS_SESSIONS
+        errors["pool_sessions"] = _(POOL_NEEDS_SESSIONS)
     if not items:
-        errors[NON_FIELD_ERRORS] = NEEDS_A_SERVICE
+        errors[NON_FIELD_ERRORS] = _(NEEDS_A_SERVICE)
     if Package.objects.filter(tenant=tenant, name__iexact=package.name).exclude(pk=package.pk).exists():
-        errors["name"] = PACKAGE_NAME_TAKEN
+        errors["name"] = _(PACKAGE_NAME_TAKEN)
     if errors:
         raise ValidationError(errors)
     if not package.shared_pool:
@@ -103,7 +108,7 @@ def package_save(
                 ]
             )
     except IntegrityError:
-        raise ValidationError({"name": PACKAGE_NAME_TAKEN}) from None
+        raise ValidationError({"name": _(PACKAGE_NAME_TAKEN)}) from None
     return package
 
 
@@ -130,20 +135,20 @@ def client_package_add(
     """Give a client a package with its credits. Added by staff it is active at once, paid or not
     (the balance shows); bought online it becomes active when paid. The client gets an email."""
     if package.tenant_id != tenant.pk or client.tenant_id != tenant.pk:
-        raise ValidationError(NOT_HERE)
+        raise ValidationError(_(NOT_HERE))
     if payment is not None and payment.amount > price:
-        raise ValidationError({"payment_amount": MORE_THAN_PRICE})
+        raise ValidationError({"payment_amount": _(MORE_THAN_PRICE)})
     if not package.is_active:
-        raise ValidationError({"package": PACKAGE_ARCHIVED})
+        raise ValidationError({"package": _(PACKAGE_ARCHIVED)})
     if expires_on < _today(tenant):
-        raise ValidationError({"expires_on": EXPIRY_IN_PAST})
+        raise ValidationError({"expires_on": _(EXPIRY_IN_PAST)})
     with transaction.atomic():
         Client.objects.select_for_update().filter(tenant=tenant, pk=client.pk).first()  # one add at a time per client
         moment_ago = timezone.now() - timedelta(seconds=ADD_GUARD_SECONDS)
         if ClientPackage.objects.filter(
             tenant=tenant, client=client, package=package, created_at__gte=moment_ago
         ).exists():
-            raise ValidationError(ADDED_A_MOMENT_AGO)
+            raise ValidationError(_(ADDED_A_MOMENT_AGO))
         held = ClientPackage.objects.create(
             tenant=tenant,
             client=client,
@@ -171,13 +176,13 @@ def payment_record(*, tenant: Tenant, client_package: ClientPackage, payment: Pa
     with transaction.atomic():
         held = ClientPackage.objects.select_for_update().get(tenant=tenant, pk=client_package.pk)
         if held.status == ClientPackageStatus.CANCELLED:
-            raise ValidationError(ALREADY_CANCELLED)
+            raise ValidationError(_(ALREADY_CANCELLED))
         if held.balance <= 0:
-            raise ValidationError(NOTHING_DUE)
+            raise ValidationError(_(NOTHING_DUE))
         if payment.amount <= 0:
-            raise ValidationError({"amount": PAYMENT_NOT_POSITIVE})
+            raise ValidationError({"amount": _(PAYMENT_NOT_POSITIVE)})
         if payment.amount > held.balance:
-            raise ValidationError({"amount": MORE_THAN_DUE.format(balance=f"{held.balance:.2f} {tenant.currency}")})
+            raise ValidationError({"amount": _(MORE_THAN_DUE).format(balance=money(held.balance, tenant.currency))})
         _payment(tenant, held, payment, actor)
     return held
 
@@ -205,7 +210,7 @@ def client_package_cancel(*, tenant: Tenant, client_package: ClientPackage, reas
     with transaction.atomic():
         held = ClientPackage.objects.select_for_update().get(tenant=tenant, pk=client_package.pk)
         if held.status == ClientPackageStatus.CANCELLED:
-            raise ValidationError(ALREADY_CANCELLED)
+            raise ValidationError(_(ALREADY_CANCELLED))
         held.status = ClientPackageStatus.CANCELLED
         held.cancelled_at, held.cancelled_by, held.cancel_reason = timezone.now(), actor, reason.strip()
         held.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
@@ -227,11 +232,11 @@ def _email(tenant: Tenant, held: ClientPackage, key: str, idempotency_key: str, 
             "name": held.client.first_name,
             "package": held.name,
             "credits": credits,
-            "price": f"{held.price:.2f} {tenant.currency}",
-            "paid": f"{held.amount_paid:.2f} {tenant.currency}",
-            "balance": f"{held.balance:.2f} {tenant.currency}" if held.balance else "",
+            "price": money(held.price, tenant.currency),
+            "paid": money(held.amount_paid, tenant.currency),
+            "balance": money(held.balance, tenant.currency) if held.balance else "",
             "active": held.status == ClientPackageStatus.ACTIVE,
-            "expires": f"{held.expires_on:%-d %B %Y}",
+            "expires": dateformat.format(held.expires_on, "j F Y"),
             "account_url": absolute_tenant_url(tenant, "portal:home"),
         },
         idempotency_key=idempotency_key,
@@ -282,19 +287,19 @@ def why_no_credit(*, tenant: Tenant, client: Client | None, service: Service, st
     held_all = list(ClientPackage.objects.filter(tenant=tenant, client=client).prefetch_related("credits", "services"))
     covering = [h for h in held_all if any(covered.pk == service.pk for covered in h.services.all())]
     if not covering:  # name a package the client holds: the newest
-        return WHY_NOT_COVERED.format(name=held_all[0].name) if held_all else ""
+        return _(WHY_NOT_COVERED).format(name=held_all[0].name) if held_all else ""
     for held in covering:
         if held.status == ClientPackageStatus.CANCELLED:
-            reason = WHY_CANCELLED
+            reason = _(WHY_CANCELLED)
         elif held.status == ClientPackageStatus.AWAITING_PAYMENT:
-            reason = WHY_UNPAID
+            reason = _(WHY_UNPAID)
         elif held.expires_on < day:
-            reason = WHY_EXPIRED
+            reason = _(WHY_EXPIRED)
         elif all(c.used >= c.total for c in held.credits.all() if c.service_id in (None, service.pk)):
-            reason = WHY_USED_UP
+            reason = _(WHY_USED_UP)
         else:
             continue
-        return reason.format(name=held.name, day=f"{held.expires_on:%-d %B %Y}")
+        return reason.format(name=held.name, day=dateformat.format(held.expires_on, "j F Y"))
     return ""
 
 
@@ -311,7 +316,7 @@ def booking_with_credit(*, tenant: Tenant, client: Client, service: Service, sta
             if Credit.objects.filter(tenant=tenant, pk=credit.pk, used__lt=F("total")).update(used=F("used") + 1):
                 break
         else:
-            raise ValidationError(NO_CREDIT)
+            raise ValidationError(_(NO_CREDIT))
         # The booking is the credit holder's: their card's name and address.
         details = BookingDetails(client.first_name, client.last_name, client.email, client.phone)
         booking = booking_create(
@@ -356,13 +361,21 @@ def booking_extras(*, tenant: Tenant, booking: Booking) -> list[tuple[str, str]]
     use = CreditUse.objects.filter(tenant=tenant, booking=booking).select_related("credit__client_package").first()
     if use is None:
         return []
-    state = " (given back)" if use.returned_at else ""
-    lines = [("Paid with", f"a credit of “{use.credit.client_package.name}”{state}")]
+    name = use.credit.client_package.name
+    paid_with = _("a credit of “{name}” (given back)") if use.returned_at else _("a credit of “{name}”")
+    lines = [(_("Paid with"), paid_with.format(name=name))]
     if not use.returned_at:
         deadline = timezone.localtime(
             booking.starts_at - timedelta(hours=settings.PACKAGE_CREDIT_RETURN_HOURS), tenant.zone
         )
-        lines.append(("Credit back", f"if cancelled before {deadline:%-d %b %Y, %H:%M}; later cancellations keep it"))
+        lines.append(
+            (
+                _("Credit back"),
+                _("if cancelled before {deadline}; later cancellations keep it").format(
+                    deadline=dateformat.format(deadline, "j M Y, H:i")
+                ),
+            )
+        )
     return lines
 
 
@@ -374,7 +387,7 @@ def client_package_buy(*, tenant: Tenant, user, package: Package) -> tuple[Clien
     from payments.providers import PaymentRequest, payment_provider
 
     if not user.email_verified:
-        raise ValidationError(ADDRESS_UNPROVEN)
+        raise ValidationError(_(ADDRESS_UNPROVEN))
     with transaction.atomic():
         client = client_for_user(tenant=tenant, user=user) or client_for_booking(
             tenant=tenant, email=user.email, first_name=user.first_name or user.email, last_name=user.last_name

@@ -4,10 +4,12 @@ client's packages with their usage, adding one with a payment, recording payment
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.selectors import client_get
 from bookings.models import Service
 from tenancy.decorators import staff_required
+from tenancy.localization import money
 from tenancy.models import Role
 from tenancy.shortcuts import id_from, submit
 from tenancy.urlresolvers import tenant_reverse
@@ -41,7 +43,7 @@ def _package_form(request, package):
         request,
         form,
         lambda **data: services.package_save(tenant=tenant, package=package, **data),
-        message=lambda saved: f"Package “{saved.name}” saved.",
+        message=lambda saved: _("Package “{name}” saved.").format(name=saved.name),
         then=tenant_reverse(tenant, "packages:list"),
     )
     return done or render(request, "packages_credits/package_form.html", {"form": form, "package": package})
@@ -101,9 +103,10 @@ def client_package_add(request, client_id):
         form,
         save,
         message=lambda held: (
-            f"Package “{held.name}” added to {client.full_name}"
-            + (f"; {held.balance} {tenant.currency} still due." if held.balance else ", paid.")
-        ),
+            _("Package “{name}” added to {client}; {balance} still due.")
+            if held.balance
+            else _("Package “{name}” added to {client}, paid.")
+        ).format(name=held.name, client=client.full_name, balance=money(held.balance, tenant.currency)),
         then=_payments_url(request, client),
     )
     return done or render(request, "packages_credits/client_package_add.html", {"client": client, "form": form})
@@ -125,7 +128,7 @@ def client_package_payment(request, client_id, client_package_id):
         lambda **data: services.payment_record(
             tenant=tenant, client_package=held, payment=services.Payment(**data), actor=request.user
         ),
-        message="Payment recorded.",
+        message=_("Payment recorded."),
         then=_payments_url(request, client),
     )
     return done or render(
@@ -147,7 +150,9 @@ def client_package_cancel(request, client_id, client_package_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"Package “{held.name}” cancelled; its unused credits are void.")
+            messages.success(
+                request, _("Package “{name}” cancelled; its unused credits are void.").format(name=held.name)
+            )
         return redirect(_payments_url(request, client))
     return render(
         request, "packages_credits/client_package_cancel.html", {"client": client, "held": held, "form": form}

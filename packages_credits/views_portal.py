@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.selectors import client_for_user
 from tenancy.decorators import customer_required
@@ -36,14 +37,19 @@ def buy(request):
         choice = request.POST.get("package", "")
         package = offered.filter(pk=id_from(choice)).first() if id_from(choice) else None
         if package is None:
-            messages.error(request, "Pick one of the packages shown.")
+            messages.error(request, _("Pick one of the packages shown."))
         else:
             try:
                 held, instructions = services.client_package_buy(tenant=tenant, user=request.user, package=package)
             except ValidationError as exc:
                 messages.error(request, exc.messages[0])
             else:
-                messages.success(request, f"Package “{held.name}” ordered. {instructions}".strip())
+                messages.success(
+                    request,
+                    _("Package “{name}” ordered. {instructions}")
+                    .format(name=held.name, instructions=instructions)
+                    .strip(),
+                )
                 return redirect(tenant_reverse(tenant, "portal:home"))
     rows = [(package, services.default_expiry(tenant=tenant, package=package)) for package in offered]
     return render(request, "packages_credits/portal_buy.html", {"rows": rows})

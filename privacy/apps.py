@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PrivacyConfig(AppConfig):
@@ -11,9 +12,17 @@ class PrivacyConfig(AppConfig):
 
         navigation.register(
             navigation.NavItem(
-                "Erase a person", "privacy:erase", min_role=Role.ADMIN, order=880, active_prefix="privacy:erase"
+                gettext_lazy("Erase a person"),
+                "privacy:erase",
+                min_role=Role.ADMIN,
+                order=880,
+                active_prefix="privacy:erase",
             ),
             navigation.NavItem(
-                "Data export", "privacy:export", min_role=Role.OWNER, order=885, active_prefix="privacy:export"
+                gettext_lazy("Data export"),
+                "privacy:export",
+                min_role=Role.OWNER,
+                order=885,
+                active_prefix="privacy:export",
             ),
         )

@@ -27,6 +27,8 @@ from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, normalize_email
 from tenancy.events import publish
@@ -39,13 +41,15 @@ ERASED_NAME = "Erased"
 ERASED_TEXT = "(erased)"
 ERASED_DOMAIN = "@erased.invalid"
 
-EMAIL_INVALID = "Enter an email address, e.g. jane@example.com."
-EMAIL_IS_PLACEHOLDER = "That address is already an erased placeholder."
-STAFF_REFUSED = (
+EMAIL_INVALID = gettext_noop("Enter an email address, e.g. jane@example.com.")
+EMAIL_IS_PLACEHOLDER = gettext_noop("That address is already an erased placeholder.")
+STAFF_REFUSED = gettext_noop(
     "{email} belongs to a member of this workspace's team. Remove them from the team first; "
     "staff accounts cannot be erased from here."
 )
-NOTHING_LEFT = "Nothing in this workspace holds {email} any more (already erased, or never here). Nothing was changed."
+NOTHING_LEFT = gettext_noop(
+    "Nothing in this workspace holds {email} any more (already erased, or never here). Nothing was changed."
+)
 
 # Keys inside audit, webhook and history JSON that hold a person's details.
 NAME_KEYS = {"first_name", "last_name", "name", "full_name", "contact_name", "learner", "participant"}
@@ -111,13 +115,13 @@ class ErasurePlan:
 def email_clean(raw) -> str:
     email = normalize_email(raw if isinstance(raw, str) else "")
     if not email or len(email) > 254:
-        raise ErasureRefused(EMAIL_INVALID)
+        raise ErasureRefused(_(EMAIL_INVALID))
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ErasureRefused(EMAIL_INVALID) from exc
+        raise ErasureRefused(_(EMAIL_INVALID)) from exc
     if email.endswith(ERASED_DOMAIN):
-        raise ErasureRefused(EMAIL_IS_PLACEHOLDER)
+        raise ErasureRefused(_(EMAIL_IS_PLACEHOLDER))
     return email
 
 
@@ -230,7 +234,7 @@ def _login_fate(tenant, user) -> tuple[str, str]:
 def _person(tenant, email: str):
     user = User.objects.filter(email__iexact=email).first()
     if user is not None and Membership.objects.filter(tenant=tenant, user=user).exists():
-        raise ErasureRefused(STAFF_REFUSED.format(email=email))
+        raise ErasureRefused(_(STAFF_REFUSED).format(email=email))
     return user
 
 
@@ -319,7 +323,7 @@ def person_erase(*, tenant, email, actor) -> Erasure:
         type(tenant).objects.select_for_update().filter(pk=tenant.pk).first()
         plan = erasure_plan(tenant=tenant, email=email)
         if plan.empty:
-            raise ErasureRefused(NOTHING_LEFT.format(email=email))
+            raise ErasureRefused(_(NOTHING_LEFT).format(email=email))
         user = User.objects.filter(email__iexact=email).first()
         erasure = Erasure.objects.create(
             tenant=tenant,

@@ -23,6 +23,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from imports.csv_export import safe_cell
 from tenancy.events import publish
@@ -44,13 +46,13 @@ ITERATOR_CHUNK = 2000
 SECRET_PARTS = ("hash", "salt", "token", "secret", "password")
 LEFT_OUT_FIELDS = {"private_values"}
 
-EXPORT_BUSY = "An export is already being prepared. Wait for it to finish, then download it."
-EXPORT_GONE = (
+EXPORT_BUSY = gettext_noop("An export is already being prepared. Wait for it to finish, then download it.")
+EXPORT_GONE = gettext_noop(
     "This export is no longer available: archives are deleted 24 hours after they are made. Ask for a new one."
 )
-EXPORT_NOT_READY = "This export is not ready yet."
-EXPORT_LOST = "The export did not finish (the worker stopped). Ask for a new one."
-EXPORT_FAILED = "The export could not be written. Ask for a new one; if it fails again, tell support."
+EXPORT_NOT_READY = gettext_noop("This export is not ready yet.")
+EXPORT_LOST = gettext_noop("The export did not finish (the worker stopped). Ask for a new one.")
+EXPORT_FAILED = gettext_noop("The export could not be written. Ask for a new one; if it fails again, tell support.")
 
 
 class ExportRefused(Exception):
@@ -138,10 +140,10 @@ def data_export_request(*, tenant, user) -> DataExport:
         paths = _retire(
             DataExport.objects.filter(tenant=tenant, status__in=BUSY_STATUSES, created_at__lt=now - EXPORT_STALE_AFTER),
             status=ExportStatus.FAILED,
-            error=EXPORT_LOST,
+            error=_(EXPORT_LOST),
         )
         if DataExport.objects.filter(tenant=tenant, status__in=BUSY_STATUSES).exists():
-            raise ExportRefused(EXPORT_BUSY)
+            raise ExportRefused(_(EXPORT_BUSY))
         paths += _retire(
             DataExport.objects.filter(tenant=tenant, status=ExportStatus.READY), status=ExportStatus.EXPIRED
         )
@@ -149,7 +151,7 @@ def data_export_request(*, tenant, user) -> DataExport:
             with transaction.atomic():
                 export = DataExport.objects.create(tenant=tenant, requested_by=user)
         except IntegrityError as exc:  # another request won the race (privacy_one_busy_export)
-            raise ExportRefused(EXPORT_BUSY) from exc
+            raise ExportRefused(_(EXPORT_BUSY)) from exc
         publish(
             tenant=tenant,
             name="data_export.requested",
@@ -182,7 +184,7 @@ def data_export_build(*, tenant, export_id: int) -> DataExport | None:
         logger.exception("Data export %s of tenant %s failed", export_id, tenant.pk)
         _delete_files([partial])
         DataExport.objects.filter(tenant=tenant, pk=export_id).update(
-            status=ExportStatus.FAILED, error=EXPORT_FAILED, file_token="", finished_at=timezone.now()
+            status=ExportStatus.FAILED, error=_(EXPORT_FAILED), file_token="", finished_at=timezone.now()
         )
         return DataExport.objects.get(tenant=tenant, pk=export_id)
     finished = timezone.now()
@@ -274,10 +276,10 @@ def data_export_download(*, tenant, export_id: int, user) -> tuple[DataExport, P
         if export is None:
             raise DataExport.DoesNotExist
         if export.busy:
-            raise ExportRefused(EXPORT_NOT_READY)
+            raise ExportRefused(_(EXPORT_NOT_READY))
         path = archive_path(export) if export.file_token else None
         if not export.downloadable or path is None or not path.is_file():
-            raise ExportRefused(EXPORT_GONE)
+            raise ExportRefused(_(EXPORT_GONE))
         export.downloads += 1
         export.save(update_fields=["downloads"])
         publish(
@@ -299,7 +301,7 @@ def data_exports_sweep(*, tenant=None) -> int:
         paths += _retire(
             exports.filter(status__in=BUSY_STATUSES, created_at__lt=now - EXPORT_STALE_AFTER),
             status=ExportStatus.FAILED,
-            error=EXPORT_LOST,
+            error=_(EXPORT_LOST),
         )
         transaction.on_commit(lambda: _delete_files(paths))
     return len(paths) // 2

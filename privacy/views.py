@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
@@ -15,7 +17,9 @@ from .models import DataExport
 from .selectors import data_exports_of, erasures_of
 from .services import ExportRefused, data_export_download, data_export_request, data_exports_sweep
 
-EXPORT_ASKED = "The export is being prepared. This page shows its progress; the archive can be downloaded for 24 hours."
+EXPORT_ASKED = gettext_noop(
+    "The export is being prepared. This page shows its progress; the archive can be downloaded for 24 hours."
+)
 
 
 @staff_required(Role.OWNER)
@@ -27,7 +31,7 @@ def export_page(request):
         except ExportRefused as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, EXPORT_ASKED)
+            messages.success(request, _(EXPORT_ASKED))
         return redirect(back)
     data_exports_sweep(tenant=request.tenant)  # archives past their day go before the list is shown
     exports = list(data_exports_of(tenant=request.tenant))
@@ -69,7 +73,7 @@ def erase_page(request):
         if request.POST.get("confirm") != "yes":
             plan = erasure_plan(tenant=request.tenant, email=email)
             if plan.empty:
-                raise ErasureRefused(NOTHING_LEFT.format(email=plan.email))
+                raise ErasureRefused(_(NOTHING_LEFT).format(email=plan.email))
             return render(request, "privacy/erase_confirm.html", {"plan": plan})
         erasure = person_erase(tenant=request.tenant, email=email, actor=request.user)
     except ErasureRefused as exc:
@@ -77,7 +81,10 @@ def erase_page(request):
         return render(request, "privacy/erase.html", context)
     messages.success(
         request,
-        f"Erased: {erasure.total} row(s) now show {erasure.placeholder_email}"
-        + ("; the login was deactivated." if erasure.login_deactivated else "."),
+        (
+            _("Erased: {total} row(s) now show {email}; the login was deactivated.")
+            if erasure.login_deactivated
+            else _("Erased: {total} row(s) now show {email}.")
+        ).format(total=erasure.total, email=erasure.placeholder_email),
     )
     return redirect(tenant_reverse(request.tenant, "privacy:erase"))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RegcodesConfig(AppConfig):
@@ -15,16 +16,20 @@ class RegcodesConfig(AppConfig):
         from .portal import codes_tile, courses_tile
 
         imports_registry.register(LEARNERS_IMPORT)
-        navigation.register(navigation.NavItem("Courses", "courses:products", order=27, active_prefix="courses:"))
+        navigation.register(
+            navigation.NavItem(gettext_lazy("Courses"), "courses:products", order=27, active_prefix="courses:")
+        )
         portal.register(codes_tile)
         portal.register(courses_tile)
 
         registry.register(
             registry.EmailKind(
                 key="regcodes.learner_invitation",
-                label="Learner invitation",
-                description="Sent when a customer invites someone to take one of their course seats; "
-                "also by SMS when the customer gives a mobile number.",
+                label=gettext_lazy("Learner invitation"),
+                description=gettext_lazy(
+                    "Sent when a customer invites someone to take one of their course seats; "
+                    "also by SMS when the customer gives a mobile number."
+                ),
                 sample_context={
                     "course": "First aid at work",
                     "session": "Spring 2027",
@@ -39,8 +44,8 @@ class RegcodesConfig(AppConfig):
         registry.register(
             registry.EmailKind(
                 key="regcodes.order_confirmation",
-                label="Seat order confirmation",
-                description="Sent when a customer buys seats, or staff enter an order for them.",
+                label=gettext_lazy("Seat order confirmation"),
+                description=gettext_lazy("Sent when a customer buys seats, or staff enter an order for them."),
                 sample_context={
                     "name": "Alex",
                     "order_number": "R-000042",
@@ -61,8 +66,8 @@ class RegcodesConfig(AppConfig):
         registry.register(
             registry.EmailKind(
                 key="regcodes.payment_received",
-                label="Seat order payment received",
-                description="Sent when staff record the payment of a seat order.",
+                label=gettext_lazy("Seat order payment received"),
+                description=gettext_lazy("Sent when staff record the payment of a seat order."),
                 sample_context={
                     "name": "Alex",
                     "order_number": "R-000042",
@@ -74,8 +79,8 @@ class RegcodesConfig(AppConfig):
         registry.register(
             registry.EmailKind(
                 key="regcodes.learner_login_details",
-                label="Learner login details",
-                description="Sent when a customer gives someone a course seat directly.",
+                label=gettext_lazy("Learner login details"),
+                description=gettext_lazy("Sent when a customer gives someone a course seat directly."),
                 sample_context={
                     "name": "Sam",
                     "course": "First aid at work",

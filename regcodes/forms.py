@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import User
 from tenancy.models import NO_CONTROL_CHARACTERS
 
 from .models import Product, ProductSession
 
-PASSWORDS_DIFFER = "The two passwords differ."
-ENDS_BEFORE_START = "The last day must be on or after the first."
+PASSWORDS_DIFFER = gettext_noop("The two passwords differ.")
+ENDS_BEFORE_START = gettext_noop("The last day must be on or after the first.")
 MAX_SEATS = 1000
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -17,8 +20,8 @@ class LearnerSetupForm(forms.Form):
 
     first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
     last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
-    password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+    password1 = forms.CharField(label=gettext_lazy("Choose a password"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label=gettext_lazy("Password again"), widget=forms.PasswordInput, strip=False)
 
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,7 +31,7 @@ class LearnerSetupForm(forms.Form):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", PASSWORDS_DIFFER)
+            self.add_error("password2", _(PASSWORDS_DIFFER))
         elif first:
             # Checked against the person it is for, so a password like their address is refused.
             person = User(
@@ -58,28 +61,29 @@ class ProductSessionForm(forms.ModelForm):
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:
-            self.add_error("ends_on", ENDS_BEFORE_START)
+            self.add_error("ends_on", _(ENDS_BEFORE_START))
         for name in ("starts_on", "ends_on"):
             day = cleaned.get(name)
             if day and not 2000 <= day.year <= 2100:
-                self.add_error(name, "Enter a date between 2000 and 2100.")
+                self.add_error(name, _("Enter a date between 2000 and 2100."))
         return cleaned
 
 
 def _session_choice(queryset):
-    field = forms.ModelChoiceField(queryset=queryset, label="Course session", empty_label=None)
+    field = forms.ModelChoiceField(queryset=queryset, label=_("Course session"), empty_label=None)
     field.label_from_instance = lambda ps: (
-        f"{ps.product.name} — {ps.name} ({ps.starts_on:%-d %b %Y}, {ps.price} a seat"
-        + (", registration codes)" if ps.generates_codes else ", one seat per person)")
-    )
+        _("{product} — {session} ({starts}, {price} a seat, registration codes)")
+        if ps.generates_codes
+        else _("{product} — {session} ({starts}, {price} a seat, one seat per person)")
+    ).format(product=ps.product.name, session=ps.name, starts=dateformat.format(ps.starts_on, "j M Y"), price=ps.price)
     return field
 
 
 class StaffOrderForm(forms.Form):
-    email = forms.EmailField(max_length=254, label="Customer email")
+    email = forms.EmailField(max_length=254, label=gettext_lazy("Customer email"))
     first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
     last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label="Seats")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label=gettext_lazy("Seats"))
 
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,7 +92,7 @@ class StaffOrderForm(forms.Form):
 
 
 class BuySeatsForm(forms.Form):
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label="Seats", initial=2)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label=gettext_lazy("Seats"), initial=2)
 
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,15 +101,15 @@ class BuySeatsForm(forms.Form):
 
 
 class AccessDatesForm(forms.Form):
-    starts_on = forms.DateField(widget=DATE, label="Access from")
-    ends_on = forms.DateField(widget=DATE, label="Access until")
+    starts_on = forms.DateField(widget=DATE, label=gettext_lazy("Access from"))
+    ends_on = forms.DateField(widget=DATE, label=gettext_lazy("Access until"))
 
     def clean(self):
         cleaned = super().clean()
         for name in ("starts_on", "ends_on"):
             day = cleaned.get(name)
             if day and not 2000 <= day.year <= 2100:
-                self.add_error(name, "Enter a date between 2000 and 2100.")
+                self.add_error(name, _("Enter a date between 2000 and 2100."))
         return cleaned
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import User, normalize_email
 from imports.parsing import Problem, parse_csv
@@ -17,23 +19,26 @@ MAX_ADDRESSES = 500  # typed into the box
 MAX_CSV_ADDRESSES = 10_000  # in an uploaded file (with what is typed)
 MAX_CSV_BYTES = 1_000_000
 ADDRESS_COLUMNS = ("email", "first_name", "last_name", "phone")
-CSV_TOO_LARGE = "The file is larger than 1 MB."
-ADDRESS_INVALID = "These are not email addresses: {bad}."
-ADDRESS_TWICE = "Each address once, please: {twice}."
-TOO_MANY_ADDRESSES = f"At most {MAX_ADDRESSES} addresses at a time; upload a CSV for up to {MAX_CSV_ADDRESSES:,}."
-TOO_MANY_IN_FILES = f"At most {MAX_CSV_ADDRESSES:,} addresses at a time."
-NO_ADDRESS = "Enter at least one email address."
-PHONE_WITHOUT_ADDRESS = (
+CSV_TOO_LARGE = gettext_noop("The file is larger than 1 MB.")
+ADDRESS_INVALID = gettext_noop("These are not email addresses: {bad}.")
+ADDRESS_TWICE = gettext_noop("Each address once, please: {twice}.")
+_TOO_MANY_ADDRESSES = gettext_noop("At most {most} addresses at a time; upload a CSV for up to {csv_most}.")
+_TOO_MANY_IN_FILES = gettext_noop("At most {csv_most} addresses at a time.")
+_LIMITS = {"most": MAX_ADDRESSES, "csv_most": f"{MAX_CSV_ADDRESSES:,}"}
+TOO_MANY_ADDRESSES = _TOO_MANY_ADDRESSES.format(**_LIMITS)  # as shown in English
+TOO_MANY_IN_FILES = _TOO_MANY_IN_FILES.format(**_LIMITS)
+NO_ADDRESS = gettext_noop("Enter at least one email address.")
+PHONE_WITHOUT_ADDRESS = gettext_noop(
     "Line {line}: “{phone}” has no address before it. One invitation per line: the address, then "
     "(optional) a mobile number, e.g. ivy@example.com, +44 7700 900123."
 )
-TWO_PHONES = "Line {line}: {email} has two mobile numbers; give one."
-PHONE_ON_LINE = "Line {line}: {problem}"
+TWO_PHONES = gettext_noop("Line {line}: {email} has two mobile numbers; give one.")
+PHONE_ON_LINE = gettext_noop("Line {line}: {problem}")
 # A piece of a mobile number as typed: "+44", "(0)7700", "900-123", "0049" (never an address: no "@").
 PHONE_PIECE = re.compile(r"^\+?[0-9(][0-9\-./()]*$|^\+$")
 SEPARATOR = re.compile(r"[,;]")
-NAMES_NEEDED = "A new learner needs a first and a last name."
-NOBODY_PICKED = "Fill in a new learner, or tick at least one earlier learner."
+NAMES_NEEDED = gettext_noop("A new learner needs a first and a last name.")
+NOBODY_PICKED = gettext_noop("Fill in a new learner, or tick at least one earlier learner.")
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,9 @@ def _typed_lines(text: str) -> tuple[list[_Typed], list[str]]:
                 if number:
                     phone = " ".join(number)
                     if last is None:
-                        problems.append(PHONE_WITHOUT_ADDRESS.format(line=line_number, phone=phone))
+                        problems.append(_(PHONE_WITHOUT_ADDRESS).format(line=line_number, phone=phone))
                     elif last.phone:
-                        problems.append(TWO_PHONES.format(line=line_number, email=last.email))
+                        problems.append(_(TWO_PHONES).format(line=line_number, email=last.email))
                     else:
                         last.phone = phone
                     number = []
@@ -85,9 +90,11 @@ def parse_invitees(text: str, *, limit: int = MAX_ADDRESSES, also: list[Invitee]
     an uploaded file: each address and number checked, no address twice. Problems name the line."""
     typed, problems = _typed_lines(text)
     if not typed and not also and not problems:
-        raise forms.ValidationError(NO_ADDRESS)
+        raise forms.ValidationError(_(NO_ADDRESS))
     if len(typed) + len(also) > limit:
-        raise forms.ValidationError(TOO_MANY_ADDRESSES if limit == MAX_ADDRESSES else TOO_MANY_IN_FILES)
+        raise forms.ValidationError(
+            _(_TOO_MANY_ADDRESSES if limit == MAX_ADDRESSES else _TOO_MANY_IN_FILES).format(**_LIMITS)
+        )
     bad = []
     for entry in typed:
         try:
@@ -98,7 +105,7 @@ def parse_invitees(text: str, *, limit: int = MAX_ADDRESSES, also: list[Invitee]
             if len(entry.email) > 254:
                 bad.append(entry.email)
     if bad:
-        raise forms.ValidationError(ADDRESS_INVALID.format(bad=", ".join(bad[:10])))
+        raise forms.ValidationError(_(ADDRESS_INVALID).format(bad=", ".join(bad[:10])))
     invitees = []
     for entry in typed:
         phone = ""
@@ -106,35 +113,42 @@ def parse_invitees(text: str, *, limit: int = MAX_ADDRESSES, also: list[Invitee]
             try:
                 phone = phone_normalise(entry.phone)
             except forms.ValidationError as exc:
-                problems.append(PHONE_ON_LINE.format(line=entry.line, problem=exc.messages[0]))
+                problems.append(_(PHONE_ON_LINE).format(line=entry.line, problem=exc.messages[0]))
         invitees.append(Invitee(normalize_email(entry.email), phone))
     if problems:
         raise forms.ValidationError(problems[:10])
     invitees += also
     twice = sorted(email for email, count in Counter(i.email for i in invitees).items() if count > 1)
     if twice:
-        raise forms.ValidationError(ADDRESS_TWICE.format(twice=", ".join(twice[:10])))
+        raise forms.ValidationError(_(ADDRESS_TWICE).format(twice=", ".join(twice[:10])))
     return invitees
 
 
 class InviteLearnersForm(forms.Form):
     addresses = forms.CharField(
-        label="Email addresses",
+        label=gettext_lazy("Email addresses"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "ivy@example.com, +44 7700 900123\njoe@example.com"}),
         max_length=40_000,
-        help_text="One per line. Each gets a link to one seat. Add a mobile number after an address "
-        "(ivy@example.com, +44 7700 900123, with the country code) and the link also goes by SMS.",
+        help_text=gettext_lazy(
+            "One per line. Each gets a link to one seat. Add a mobile number after an address "
+            "(ivy@example.com, +44 7700 900123, with the country code) and the link also goes by SMS."
+        ),
     )
     csv_file = forms.FileField(
-        label="Or a CSV file of addresses",
+        label=gettext_lazy("Or a CSV file of addresses"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="A column email, and optionally phone for an SMS too (first_name and last_name may be "
-        "there as well); up to 10,000 rows.",
+        help_text=gettext_lazy(
+            "A column email, and optionally phone for an SMS too (first_name and last_name may be "
+            "there as well); up to 10,000 rows."
+        ),
     )
     message = forms.CharField(
-        label="Added message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Added message (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean(self):
@@ -165,7 +179,7 @@ def invitees_from_csv(upload) -> list[Invitee]:
     and column."""
     content = upload.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
-        raise forms.ValidationError(CSV_TOO_LARGE)
+        raise forms.ValidationError(_(CSV_TOO_LARGE))
     parsed = parse_csv(content, columns=ADDRESS_COLUMNS, required=("email",), max_rows=MAX_CSV_ADDRESSES)
     problems = list(parsed.problems)
     invitees, seen = [], {}
@@ -180,21 +194,30 @@ def invitees_from_csv(upload) -> list[Invitee]:
         try:
             validate_email(email)
         except forms.ValidationError:
-            problems.append(Problem(row["_row"], "email", "This is not an email address."))
+            problems.append(Problem(row["_row"], "email", _("This is not an email address.")))
             continue
         if len(email) > 254:  # valid to the checker up to 320, but not what an address column keeps
-            problems.append(Problem(row["_row"], "email", "Longer than 254 characters."))
+            problems.append(Problem(row["_row"], "email", _("Longer than 254 characters.")))
             continue
         if normalize_email(email) in seen:
             problems.append(
-                Problem(row["_row"], "email", f"This address is also on row {seen[normalize_email(email)]}.")
+                Problem(
+                    row["_row"],
+                    "email",
+                    _("This address is also on row {row}.").format(row=seen[normalize_email(email)]),
+                )
             )
             continue
         seen[normalize_email(email)] = row["_row"]
         invitees.append(Invitee(normalize_email(email), phone))
     if problems:
         raise forms.ValidationError(
-            [f"Row {p.row or '—'}{f', column {p.column}' if p.column else ''}: {p.message}" for p in problems[:20]]
+            [
+                (_("Row {row}, column {column}: {problem}") if p.column else _("Row {row}: {problem}")).format(
+                    row=p.row or "—", column=p.column, problem=p.message
+                )
+                for p in problems[:20]
+            ]
         )
     return invitees
 
@@ -208,10 +231,13 @@ class CreateLearnerForm(forms.Form):
         strip=False,
         max_length=128,
         widget=forms.PasswordInput,
-        help_text="Optional. Leave empty and the learner gets an email to choose their own.",
+        help_text=gettext_lazy("Optional. Leave empty and the learner gets an email to choose their own."),
     )
     earlier = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Or tick earlier learners"
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Or tick earlier learners"),
     )
 
     def __init__(self, *args, earlier, **kwargs):
@@ -227,11 +253,11 @@ class CreateLearnerForm(forms.Form):
         cleaned.setdefault("earlier", [])
         if not cleaned.get("email") and not cleaned.get("earlier"):
             if not self.errors:
-                raise forms.ValidationError(NOBODY_PICKED)
+                raise forms.ValidationError(_(NOBODY_PICKED))
         if cleaned.get("email"):
             for name in ("first_name", "last_name"):
                 if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(name, NAMES_NEEDED)
+                    self.add_error(name, _(NAMES_NEEDED))
             if cleaned.get("password"):
                 person = User(
                     email=cleaned["email"],
@@ -247,14 +273,19 @@ class CreateLearnerForm(forms.Form):
 
 class ReinviteForm(forms.Form):
     email = forms.EmailField(
-        required=False, max_length=254, label="Send to", help_text="Leave empty to send to the same address."
+        required=False,
+        max_length=254,
+        label=gettext_lazy("Send to"),
+        help_text=gettext_lazy("Leave empty to send to the same address."),
     )
     phone = forms.CharField(
         required=False,
         max_length=30,
-        label="Mobile number (optional)",
-        help_text="Also send the link by SMS, e.g. +44 7700 900123 (with the country code). Left empty, "
-        "the same address is texted again at the number it was first sent to, if any.",
+        label=gettext_lazy("Mobile number (optional)"),
+        help_text=gettext_lazy(
+            "Also send the link by SMS, e.g. +44 7700 900123 (with the country code). Left empty, "
+            "the same address is texted again at the number it was first sent to, if any."
+        ),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
 
@@ -265,7 +296,9 @@ class ReinviteForm(forms.Form):
 
 class LearnersUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file of learners",
+        label=gettext_lazy("CSV file of learners"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="Columns first_name, last_name, email and (optional) password; UTF-8, comma or semicolon separated.",
+        help_text=gettext_lazy(
+            "Columns first_name, last_name, email and (optional) password; UTF-8, comma or semicolon separated."
+        ),
     )

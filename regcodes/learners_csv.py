@@ -7,6 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import User, normalize_email
 from imports.parsing import Problem
@@ -20,12 +22,12 @@ from .models import CodeStatus, CourseAccess, RegistrationCode, SeatOrder
 KIND = "regcodes.learners"
 COLUMNS = ("first_name", "last_name", "email", "password")
 REQUIRED = ("first_name", "last_name", "email")
-NEEDED = "This is needed."
-TOO_LONG = "At most {n} characters."
-BAD_EMAIL = "This is not an email address."
-TWICE = "This address is also on row {row}."
-HAS_ACCESS = "This person already has access to this course."
-NO_SEAT = "Only {remaining} seat{s} remain in this order: this row and the ones after it have none."
+NEEDED = gettext_noop("This is needed.")
+TOO_LONG = gettext_noop("At most {n} characters.")
+BAD_EMAIL = gettext_noop("This is not an email address.")
+TWICE = gettext_noop("This address is also on row {row}.")
+HAS_ACCESS = gettext_noop("This person already has access to this course.")
+NO_SEAT = gettext_noop("Only {remaining} seat{s} remain in this order: this row and the ones after it have none.")
 
 
 def _order(tenant, params) -> SeatOrder:
@@ -50,11 +52,11 @@ def check(*, tenant, params, rows, progress=lambda fraction: None) -> Check:
         number = row["_row"]
         for column in REQUIRED:
             if not (row.get(column) or "").strip():
-                problems.append(Problem(number, column, NEEDED))
+                problems.append(Problem(number, column, _(NEEDED)))
         for column, longest in (("first_name", 150), ("last_name", 150), ("email", 254), ("password", 128)):
             value = row.get(column) or ""
             if len(value) > longest:
-                problems.append(Problem(number, column, TOO_LONG.format(n=longest)))
+                problems.append(Problem(number, column, _(TOO_LONG).format(n=longest)))
             elif column != "password":
                 try:
                     NO_CONTROL_CHARACTERS(value)
@@ -65,19 +67,21 @@ def check(*, tenant, params, rows, progress=lambda fraction: None) -> Check:
             try:
                 validate_email(email)
             except ValidationError:
-                problems.append(Problem(number, "email", BAD_EMAIL))
+                problems.append(Problem(number, "email", _(BAD_EMAIL)))
             if email in seen:
-                problems.append(Problem(number, "email", TWICE.format(row=seen[email])))
+                problems.append(Problem(number, "email", _(TWICE).format(row=seen[email])))
             seen.setdefault(email, number)
             if email in with_access:
-                problems.append(Problem(number, "email", HAS_ACCESS))
+                problems.append(Problem(number, "email", _(HAS_ACCESS)))
         if row.get("password"):
             try:
                 validate_password(row["password"], user=User(email=email, first_name=row.get("first_name", "")))
             except ValidationError as exc:
                 problems.append(Problem(number, "password", " ".join(exc.messages)))
         if index == remaining:
-            problems.append(Problem(number, None, NO_SEAT.format(remaining=remaining, s="" if remaining == 1 else "s")))
+            problems.append(
+                Problem(number, None, _(NO_SEAT).format(remaining=remaining, s="" if remaining == 1 else "s"))
+            )
     progress(1.0)
     return Check(problems, {"learners to give a seat": len(rows), "seats remaining now": remaining})
 
@@ -95,7 +99,7 @@ def commit(*, tenant, params, rows, actor, checked=None, progress=lambda fractio
 
 LEARNERS_IMPORT = ImportKind(
     key=KIND,
-    label="Learners",
+    label=gettext_lazy("Learners"),
     columns=COLUMNS,
     required=REQUIRED,
     check=check,

@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
 from tenancy.tokens import link_token
@@ -26,7 +27,7 @@ class Product(TenantOwned):
 
     name = models.CharField(max_length=200, validators=[NO_CONTROL_CHARACTERS])
     description = models.TextField(blank=True)
-    is_active = models.BooleanField("active", default=True)
+    is_active = models.BooleanField(gettext_lazy("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -51,13 +52,15 @@ class ProductSession(TenantOwned):
     access_days = models.PositiveIntegerField(
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
-        help_text="How long a learner keeps access from the day the seat is assigned.",
+        help_text=gettext_lazy("How long a learner keeps access from the day the seat is assigned."),
     )
     generates_codes = models.BooleanField(
-        "Generate Registration Codes",
+        gettext_lazy("Generate Registration Codes"),
         default=False,
-        help_text="Customers can buy several seats and hand them out: one registration code per seat. "
-        "Off: one seat per order, for the buyer.",
+        help_text=gettext_lazy(
+            "Customers can buy several seats and hand them out: one registration code per seat. "
+            "Off: one seat per order, for the buyer."
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -72,8 +75,8 @@ class ProductSession(TenantOwned):
 
 
 class SeatOrderStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
+    AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting payment")
+    PAID = "paid", gettext_lazy("Paid")
 
 
 class SeatOrder(TenantOwned):
@@ -107,9 +110,9 @@ class SeatOrder(TenantOwned):
 
 
 class CodeStatus(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    INVITED = "invited", "Invited"
-    CLAIMED = "claimed", "Claimed"
+    AVAILABLE = "available", gettext_lazy("Available")
+    INVITED = "invited", gettext_lazy("Invited")
+    CLAIMED = "claimed", gettext_lazy("Claimed")
 
 
 class RegistrationCode(TenantOwned):
@@ -140,10 +143,10 @@ class RegistrationCode(TenantOwned):
 
 
 class LearnerInviteStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACCEPTED = "accepted", "Accepted"
-    INVALID = "invalid", "No longer valid"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    OPEN = "open", gettext_lazy("Open")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    INVALID = "invalid", gettext_lazy("No longer valid")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
 
 
 class LearnerInvite(TenantOwned):
@@ -154,7 +157,7 @@ class LearnerInvite(TenantOwned):
 
     code = models.ForeignKey(RegistrationCode, on_delete=models.CASCADE, related_name="invites")
     email = models.EmailField()
-    phone = models.CharField("mobile number", max_length=20, blank=True, default="", db_default="")
+    phone = models.CharField(gettext_lazy("mobile number"), max_length=20, blank=True, default="", db_default="")
     message = models.TextField(blank=True, max_length=2000)
     token_salt = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -7,6 +7,8 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from tenancy import ratelimit
@@ -16,8 +18,8 @@ from tenancy.urlresolvers import tenant_reverse
 from . import services
 from .forms import LearnerSetupForm
 
-UNKNOWN_LINK = "This invitation link is not valid. Check that you copied the whole link from the email."
-ACCEPTED = "Your seat on {course} is yours: the course is in My Account."
+UNKNOWN_LINK = gettext_noop("This invitation link is not valid. Check that you copied the whole link from the email.")
+ACCEPTED = gettext_noop("Your seat on {course} is yours: the course is in My Account.")
 
 
 def _page(request, template, status=200, **context):
@@ -30,7 +32,7 @@ def accept(request, seat_token):
     tenant = request.tenant
     invite = services.invite_for_token(tenant=tenant, token=seat_token)
     if invite is None:
-        return _page(request, "invite_closed.html", status=404, message=UNKNOWN_LINK)
+        return _page(request, "invite_closed.html", status=404, message=_(UNKNOWN_LINK))
     if problem := services.invite_link_problem(invite):
         return _page(request, "invite_closed.html", status=410, message=problem)
     course = invite.code.order.product_session
@@ -47,7 +49,7 @@ def accept(request, seat_token):
             except ValidationError as exc:
                 return _page(request, "invite_closed.html", status=409, message=exc.messages[0])
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, ACCEPTED.format(course=course.product))
+            messages.success(request, _(ACCEPTED).format(course=course.product))
             return redirect(tenant_reverse(tenant, "portal:home"))
     signin = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
     return _page(
@@ -60,5 +62,5 @@ def _take(request, invite, user):
         services.invite_accept(tenant=request.tenant, invite=invite, user=user)
     except ValidationError as exc:
         return _page(request, "invite_closed.html", status=409, message=exc.messages[0])
-    messages.success(request, ACCEPTED.format(course=invite.code.order.product_session.product))
+    messages.success(request, _(ACCEPTED).format(course=invite.code.order.product_session.product))
     return redirect(tenant_reverse(request.tenant, "portal:home"))

@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, normalize_email
 from accounts.services import client_for_booking
@@ -28,6 +30,7 @@ from messaging.sms import phone_normalise
 from payments.providers import PaymentRequest, payment_provider
 from tenancy.bulk import insert_rows
 from tenancy.events import publish
+from tenancy.localization import money
 from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
 from tenancy.tokens import link_matches, link_token, looks_like_token, new_salt, token_hash
@@ -48,21 +51,23 @@ from .models import (
 
 CODE_WIDTH = 10
 RESEND_GUARD_SECONDS = 10
-PRODUCT_INACTIVE = "This course is not on sale."
-ONE_SEAT_ONLY = "This session is sold one seat per person: order 1 seat for yourself."
-NOT_ENOUGH_SEATS = "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
-ALREADY_INVITED = "Already invited to a seat of this order (the invitation is pending): {emails}."
-ALREADY_HAS_ACCESS = "{email} already has access to this course."
-INVITE_GONE = "This invitation is no longer valid: {why}"
-INVITE_TAKEN = "someone else accepted an invitation for this seat first."
-INVITE_WITHDRAWN = "the person who sent it withdrew it."
-INVITE_USED = "it has already been accepted."
-PHONE_OF = "The mobile number of {email}: {problem}"
-WRONG_LEARNER = "This invitation was sent to {email}. Sign in with that address to accept it."
-LOGIN_EXISTS = "An account with this address exists already: sign in to accept."
-ACCESS_ALREADY_REMOVED = "This access has already been removed."
-ENDS_BEFORE_START = "Access cannot end before it starts."
-INVITE_EXPIRED = (
+PRODUCT_INACTIVE = gettext_noop("This course is not on sale.")
+ONE_SEAT_ONLY = gettext_noop("This session is sold one seat per person: order 1 seat for yourself.")
+NOT_ENOUGH_SEATS = gettext_noop(
+    "Only {remaining} seat{s} left in this order; you asked for {asked}. Nothing was changed."
+)
+ALREADY_INVITED = gettext_noop("Already invited to a seat of this order (the invitation is pending): {emails}.")
+ALREADY_HAS_ACCESS = gettext_noop("{email} already has access to this course.")
+INVITE_GONE = gettext_noop("This invitation is no longer valid: {why}")
+INVITE_TAKEN = gettext_noop("someone else accepted an invitation for this seat first.")
+INVITE_WITHDRAWN = gettext_noop("the person who sent it withdrew it.")
+INVITE_USED = gettext_noop("it has already been accepted.")
+PHONE_OF = gettext_noop("The mobile number of {email}: {problem}")
+WRONG_LEARNER = gettext_noop("This invitation was sent to {email}. Sign in with that address to accept it.")
+LOGIN_EXISTS = gettext_noop("An account with this address exists already: sign in to accept.")
+ACCESS_ALREADY_REMOVED = gettext_noop("This access has already been removed.")
+ENDS_BEFORE_START = gettext_noop("Access cannot end before it starts.")
+INVITE_EXPIRED = gettext_noop(
     "This invitation is no longer valid: it was sent more than {days} days ago. Ask the person who invited you "
     "to invite you again."
 )
@@ -89,9 +94,9 @@ def seat_order_create(
     """Record an order of seats (paid offline unless free) and, for a session that generates
     codes, one registration code per seat when two or more are bought."""
     if product_session.tenant_id != tenant.pk or not product_session.product.is_active:
-        raise ValidationError(PRODUCT_INACTIVE)
+        raise ValidationError(_(PRODUCT_INACTIVE))
     if quantity > 1 and not product_session.generates_codes:
-        raise ValidationError({"quantity": ONE_SEAT_ONLY})
+        raise ValidationError({"quantity": _(ONE_SEAT_ONLY)})
     with transaction.atomic():
         total = product_session.price * quantity
         order = SeatOrder.objects.create(
@@ -153,7 +158,7 @@ def _order_email(tenant: Tenant, order: SeatOrder, *, new_login: bool, actor) ->
             "course": str(session.product),
             "session": session.name,
             "quantity": order.quantity,
-            "total": f"{order.total:.2f} {tenant.currency}",
+            "total": money(order.total, tenant.currency),
             "paid": order.status == SeatOrderStatus.PAID,
             "payment_instructions": order.payment_instructions,
             "codes": order.quantity > 1,
@@ -203,7 +208,7 @@ def _available_ids(tenant: Tenant, order: SeatOrder, wanted: int) -> list[int]:
     if len(ids) < wanted:
         remaining = len(ids)
         raise ValidationError(
-            NOT_ENOUGH_SEATS.format(remaining=remaining, s="" if remaining == 1 else "s", asked=wanted)
+            _(NOT_ENOUGH_SEATS).format(remaining=remaining, s="" if remaining == 1 else "s", asked=wanted)
         )
     return ids
 
@@ -261,12 +266,12 @@ def _claim(tenant: Tenant, code: RegistrationCode, user: User, product_session: 
     if CourseAccess.objects.filter(
         tenant=tenant, learner=user, product_session=product_session, revoked_at__isnull=True
     ).exists():
-        raise ValidationError(ALREADY_HAS_ACCESS.format(email=user.email))
+        raise ValidationError(_(ALREADY_HAS_ACCESS).format(email=user.email))
     taken = RegistrationCode.objects.filter(
         tenant=tenant, pk=code.pk, status__in=[CodeStatus.AVAILABLE, CodeStatus.INVITED], learner__isnull=True
     ).update(status=CodeStatus.CLAIMED, learner=user, claimed_at=timezone.now())
     if not taken:
-        raise ValidationError(INVITE_GONE.format(why=INVITE_TAKEN))
+        raise ValidationError(_(INVITE_GONE).format(why=_(INVITE_TAKEN)))
     LearnerInvite.objects.filter(tenant=tenant, code=code, status=LearnerInviteStatus.OPEN).update(
         status=LearnerInviteStatus.INVALID, closed_at=timezone.now()
     )
@@ -329,14 +334,14 @@ def invites_send(
             ).values_list("email", flat=True)
         )
         if already:
-            raise ValidationError(ALREADY_INVITED.format(emails=", ".join(sorted(already))))
+            raise ValidationError(_(ALREADY_INVITED).format(emails=", ".join(sorted(already))))
         _refuse_course_holders(tenant, order, emails)
         code_ids = _available_ids(tenant, order, len(emails))
         reserved = RegistrationCode.objects.filter(tenant=tenant, pk__in=code_ids, status=CodeStatus.AVAILABLE).update(
             status=CodeStatus.INVITED
         )
         if reserved != len(code_ids):  # cannot happen under the order lock; never hand out a seat twice
-            raise ValidationError(NOT_ENOUGH_SEATS.format(remaining=reserved, s="s", asked=len(emails)))
+            raise ValidationError(_(NOT_ENOUGH_SEATS).format(remaining=reserved, s="s", asked=len(emails)))
         seats = [(code_id, email, numbers.get(email, "")) for code_id, email in zip(code_ids, emails, strict=True)]
         return _invite(tenant, order, seats, message, actor)
 
@@ -350,7 +355,7 @@ def _phones(phones: dict[str, str]) -> dict[str, str]:
         try:
             numbers[normalize_email(email)] = phone_normalise(phone)
         except ValidationError as exc:
-            raise ValidationError(PHONE_OF.format(email=email, problem=exc.messages[0])) from None
+            raise ValidationError(_(PHONE_OF).format(email=email, problem=exc.messages[0])) from None
     return numbers
 
 
@@ -367,12 +372,12 @@ def invite_again(*, tenant: Tenant, invite: LearnerInvite, email: str = "", phon
         order = _lock_order(tenant, invite.code.order)
         code = RegistrationCode.objects.get(tenant=tenant, pk=invite.code_id)
         if code.status != CodeStatus.INVITED:
-            raise ValidationError(INVITE_GONE.format(why=INVITE_USED))
+            raise ValidationError(_(INVITE_GONE).format(why=_(INVITE_USED)))
         elsewhere = LearnerInvite.objects.filter(
             tenant=tenant, code__order=order, status=LearnerInviteStatus.OPEN, email=email
         ).exclude(code=code)
         if elsewhere.exists():
-            raise ValidationError(ALREADY_INVITED.format(emails=email))
+            raise ValidationError(_(ALREADY_INVITED).format(emails=email))
         _refuse_course_holders(tenant, order, [email])
         [again] = _invite(tenant, order, [(code.pk, email, phone)], invite.message, actor)
         return again
@@ -384,7 +389,7 @@ def _refuse_course_holders(tenant: Tenant, order: SeatOrder, emails: list[str]) 
         tenant=tenant, product_session=order.product_session, revoked_at__isnull=True, learner__email__in=emails
     ).values_list("learner__email", flat=True)
     if holders:
-        raise ValidationError(ALREADY_HAS_ACCESS.format(email=", ".join(sorted(holders))))
+        raise ValidationError(_(ALREADY_HAS_ACCESS).format(email=", ".join(sorted(holders))))
 
 
 # Every column of a new invite but closed_at (empty until it closes).
@@ -527,9 +532,9 @@ def invite_for_token(*, tenant: Tenant, token: str) -> LearnerInvite | None:
 def invite_problem(invite: LearnerInvite) -> str:
     """Why an invite cannot be taken any more ("" while it can)."""
     return {
-        LearnerInviteStatus.INVALID: INVITE_GONE.format(why=INVITE_TAKEN),
-        LearnerInviteStatus.WITHDRAWN: INVITE_GONE.format(why=INVITE_WITHDRAWN),
-        LearnerInviteStatus.ACCEPTED: INVITE_GONE.format(why=INVITE_USED),
+        LearnerInviteStatus.INVALID: _(INVITE_GONE).format(why=_(INVITE_TAKEN)),
+        LearnerInviteStatus.WITHDRAWN: _(INVITE_GONE).format(why=_(INVITE_WITHDRAWN)),
+        LearnerInviteStatus.ACCEPTED: _(INVITE_GONE).format(why=_(INVITE_USED)),
     }.get(invite.status, "")
 
 
@@ -538,13 +543,13 @@ def invite_link_problem(invite: LearnerInvite) -> str:
     customer can still assign the seat directly, or invite again with a new link)."""
     if problem := invite_problem(invite):
         return problem
-    return INVITE_EXPIRED.format(days=settings.SEAT_INVITE_VALID_DAYS) if invite.link_expired else ""
+    return _(INVITE_EXPIRED).format(days=settings.SEAT_INVITE_VALID_DAYS) if invite.link_expired else ""
 
 
 def invite_accept(*, tenant: Tenant, invite: LearnerInvite, user: User) -> CourseAccess:
     """The learner, signed in as the invited address, takes the seat. The first to accept wins."""
     if normalize_email(user.email) != normalize_email(invite.email):
-        raise ValidationError(WRONG_LEARNER.format(email=invite.email))
+        raise ValidationError(_(WRONG_LEARNER).format(email=invite.email))
     with transaction.atomic():
         # The order row first, as every writer of this order's codes and invites does.
         _lock_order(tenant, invite.code.order)
@@ -570,7 +575,7 @@ def invite_accept_new_learner(
     link too, so the address stays unproven until an emailed link is used."""
     with transaction.atomic():
         if User.objects.find_by_email(invite.email) is not None:
-            raise ValidationError(LOGIN_EXISTS)
+            raise ValidationError(_(LOGIN_EXISTS))
         user = User.objects.create_user(
             invite.email, password1, first_name=first_name, last_name=last_name, email_verified=False
         )
@@ -586,7 +591,7 @@ def access_remove(*, tenant: Tenant, access: CourseAccess, actor) -> CourseAcces
     with transaction.atomic():
         access = CourseAccess.objects.select_for_update().get(tenant=tenant, pk=access.pk)
         if access.revoked_at is not None:
-            raise ValidationError(ACCESS_ALREADY_REMOVED)
+            raise ValidationError(_(ACCESS_ALREADY_REMOVED))
         access.revoked_at, access.revoked_by = timezone.now(), actor
         access.save(update_fields=["revoked_at", "revoked_by"])
         RegistrationCode.objects.filter(tenant=tenant, pk=access.code_id, status=CodeStatus.CLAIMED).update(
@@ -605,11 +610,11 @@ def access_remove(*, tenant: Tenant, access: CourseAccess, actor) -> CourseAcces
 
 def access_change_dates(*, tenant: Tenant, access: CourseAccess, starts_on: date, ends_on: date) -> CourseAccess:
     if ends_on < starts_on:
-        raise ValidationError({"ends_on": ENDS_BEFORE_START})
+        raise ValidationError({"ends_on": _(ENDS_BEFORE_START)})
     with transaction.atomic():
         access = CourseAccess.objects.select_for_update().get(tenant=tenant, pk=access.pk)
         if access.revoked_at is not None:
-            raise ValidationError(ACCESS_ALREADY_REMOVED)
+            raise ValidationError(_(ACCESS_ALREADY_REMOVED))
         access.starts_on, access.ends_on = starts_on, ends_on
         access.save(update_fields=["starts_on", "ends_on"])
     return access
@@ -638,7 +643,7 @@ def _login_details_email(tenant: Tenant, user: User, order: SeatOrder, *, create
 
 # Catalogue
 
-PRODUCT_NAME_TAKEN = "Another course already has this name."
+PRODUCT_NAME_TAKEN = gettext_noop("Another course already has this name.")
 
 
 def product_save(*, tenant: Tenant, product: Product | None = None, **fields) -> Product:
@@ -646,12 +651,12 @@ def product_save(*, tenant: Tenant, product: Product | None = None, **fields) ->
     for name, value in fields.items():
         setattr(product, name, value)
     if Product.objects.filter(tenant=tenant, name__iexact=product.name).exclude(pk=product.pk).exists():
-        raise ValidationError({"name": PRODUCT_NAME_TAKEN})
+        raise ValidationError({"name": _(PRODUCT_NAME_TAKEN)})
     try:
         with transaction.atomic():
             product.save()
     except IntegrityError:
-        raise ValidationError({"name": PRODUCT_NAME_TAKEN}) from None
+        raise ValidationError({"name": _(PRODUCT_NAME_TAKEN)}) from None
     return product
 
 
@@ -665,7 +670,7 @@ def product_session_save(
     return product_session
 
 
-ORDER_NOT_AWAITING = "This order is not awaiting payment."
+ORDER_NOT_AWAITING = gettext_noop("This order is not awaiting payment.")
 
 
 def seat_order_mark_paid(*, tenant: Tenant, order: SeatOrder, actor) -> SeatOrder:
@@ -677,7 +682,7 @@ def seat_order_mark_paid(*, tenant: Tenant, order: SeatOrder, actor) -> SeatOrde
             .get(tenant=tenant, pk=order.pk)
         )
         if order.status != SeatOrderStatus.AWAITING_PAYMENT:
-            raise ValidationError(ORDER_NOT_AWAITING)
+            raise ValidationError(_(ORDER_NOT_AWAITING))
         order.status, order.paid_at = SeatOrderStatus.PAID, timezone.now()
         order.save(update_fields=["status", "paid_at"])
         email_queue(
@@ -688,7 +693,7 @@ def seat_order_mark_paid(*, tenant: Tenant, order: SeatOrder, actor) -> SeatOrde
                 "name": order.buyer.get_short_name(),
                 "order_number": order.number,
                 "course": str(order.product_session.product),
-                "total": f"{order.total:.2f} {tenant.currency}",
+                "total": money(order.total, tenant.currency),
             },
             idempotency_key=f"regcode-order-paid:{order.pk}",
             created_by=actor,

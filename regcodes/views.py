@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.selectors import client_get
 from tenancy.decorators import staff_required
@@ -39,10 +40,12 @@ def _product_form(request, product):
         request,
         form,
         lambda **data: services.product_save(tenant=request.tenant, product=product, **data),
-        message=lambda saved: f"Course “{saved.name}” saved.",
+        message=lambda saved: _("Course “{name}” saved.").format(name=saved.name),
         then=tenant_reverse(request.tenant, "courses:products"),
     )
-    return done or render(request, "regcodes/form.html", {"form": form, "title": "Course" if product else "Add course"})
+    return done or render(
+        request, "regcodes/form.html", {"form": form, "title": _("Course") if product else _("Add course")}
+    )
 
 
 @staff_required(Role.ADMIN)
@@ -66,7 +69,7 @@ def _session_form(request, product, product_session):
         lambda **data: services.product_session_save(
             tenant=request.tenant, product=product, product_session=product_session, **data
         ),
-        message=lambda saved: f"Session “{saved.name}” of {product.name} saved.",
+        message=lambda saved: _("Session “{name}” of {product} saved.").format(name=saved.name, product=product.name),
         then=tenant_reverse(request.tenant, "courses:products"),
     )
     title = f"{product.name}: " + ("edit session" if product_session else "add session")
@@ -92,10 +95,12 @@ def order_create(request):
         request,
         form,
         lambda **data: services.seat_order_for_customer(tenant=tenant, actor=request.user, **data),
-        message=lambda order: f"Order {order.number} for {order.buyer.email} recorded; they were emailed.",
+        message=lambda order: _("Order {number} for {email} recorded; they were emailed.").format(
+            number=order.number, email=order.buyer.email
+        ),
         then=tenant_reverse(tenant, "courses:orders"),
     )
-    return done or render(request, "regcodes/form.html", {"form": form, "title": "Enter an order of seats"})
+    return done or render(request, "regcodes/form.html", {"form": form, "title": _("Enter an order of seats")})
 
 
 @staff_required()
@@ -120,10 +125,10 @@ def access_edit(request, access_id):
         request,
         form,
         lambda **data: services.access_change_dates(tenant=request.tenant, access=access, **data),
-        message="Access dates saved.",
+        message=_("Access dates saved."),
         then=tenant_reverse(request.tenant, "courses:learner_access", learner_id=access.learner_id),
     )
-    title = f"Content Access: {access.learner.email}, {access.product_session}"
+    title = _("Content Access: {email}, {session}").format(email=access.learner.email, session=access.product_session)
     return done or render(request, "regcodes/form.html", {"form": form, "title": title})
 
 
@@ -134,10 +139,12 @@ def access_remove(request, access_id):
     if request.method != "POST":
         return confirm_page(
             request,
-            title="Remove access",
-            question=f"Remove {access.learner.email}'s access to {access.product_session}?",
-            consequence="They lose the course at once; the seat goes back to the customer's remaining seats.",
-            confirm_label="Remove access",
+            title=_("Remove access"),
+            question=_("Remove {email}'s access to {product_session}?").format(
+                email=access.learner.email, product_session=access.product_session
+            ),
+            consequence=_("They lose the course at once; the seat goes back to the customer's remaining seats."),
+            confirm_label=_("Remove access"),
             cancel_url=back,
         )
     try:
@@ -145,7 +152,7 @@ def access_remove(request, access_id):
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, "Access removed; the seat is back in the customer's pool.")
+        messages.success(request, _("Access removed; the seat is back in the customer's pool."))
     return redirect(back)
 
 
@@ -156,10 +163,12 @@ def order_mark_paid(request, order_id):
     if request.method != "POST":
         return confirm_page(
             request,
-            title="Record payment",
-            question=f"Record that order {order.number} ({order.total} {request.tenant.currency}) was paid?",
-            consequence="The order is marked paid and the customer gets an email.",
-            confirm_label="Mark paid",
+            title=_("Record payment"),
+            question=_("Record that order {number} ({total} {currency}) was paid?").format(
+                number=order.number, total=order.total, currency=request.tenant.currency
+            ),
+            consequence=_("The order is marked paid and the customer gets an email."),
+            confirm_label=_("Mark paid"),
             cancel_url=back,
         )
     try:
@@ -167,5 +176,8 @@ def order_mark_paid(request, order_id):
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, f"Order {order.number} marked paid; {order.buyer.email} was told.")
+        messages.success(
+            request,
+            _("Order {number} marked paid; {email} was told.").format(number=order.number, email=order.buyer.email),
+        )
     return redirect(back)

@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from imports import progress
 from imports.selectors import import_get
@@ -70,7 +72,12 @@ def learners_create(request, order_id):
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"{len(learners)} learner{'s' if len(learners) != 1 else ''} given a seat and emailed."
+                request,
+                ngettext(
+                    "{count} learner given a seat and emailed.",
+                    "{count} learners given a seat and emailed.",
+                    len(learners),
+                ).format(count=len(learners)),
             )
             return redirect(_details_url(request, order))
     return _details(request, order, learner_form=form)
@@ -97,8 +104,13 @@ def invites_create(request, order_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            by_sms = f" ({len(phones)} also by SMS)" if phones else ""
-            messages.success(request, f"{len(invitees)} invitation{'s' if len(invitees) != 1 else ''} sent{by_sms}.")
+            by_sms = _(" ({count} also by SMS)").format(count=len(phones)) if phones else ""
+            messages.success(
+                request,
+                ngettext("{count} invitation sent{by_sms}.", "{count} invitations sent{by_sms}.", len(invitees)).format(
+                    count=len(invitees), by_sms=by_sms
+                ),
+            )
             return redirect(_details_url(request, order))
     return _details(request, order, invite_form=form)
 
@@ -120,8 +132,13 @@ def invite_again(request, order_id, seat_invite_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            by_sms = f" and by SMS to {again.phone}" if again.phone else ""
-            messages.success(request, f"Invitation sent to {again.email}{by_sms}; the first to accept gets the seat.")
+            by_sms = _(" and by SMS to {phone}").format(phone=again.phone) if again.phone else ""
+            messages.success(
+                request,
+                _("Invitation sent to {email}{by_sms}; the first to accept gets the seat.").format(
+                    email=again.email, by_sms=by_sms
+                ),
+            )
         return redirect(_details_url(request, order))
     return render(request, "regcodes/portal/reinvite.html", {"order": order, "invite": invite, "form": form})
 
@@ -147,11 +164,11 @@ def invite_withdraw(request, order_id, seat_invite_id):
         request,
         order,
         lambda: services.invite_withdraw(tenant=request.tenant, invite=invite, actor=request.user),
-        f"Invitation for {invite.email} withdrawn.",
-        title="Withdraw invitation",
-        question=f"Withdraw the invitation sent to {invite.email}?",
-        consequence="Its link stops working; the seat is free again unless another invitation for it is open.",
-        confirm_label="Withdraw",
+        _("Invitation for {email} withdrawn.").format(email=invite.email),
+        title=_("Withdraw invitation"),
+        question=_("Withdraw the invitation sent to {email}?").format(email=invite.email),
+        consequence=_("Its link stops working; the seat is free again unless another invitation for it is open."),
+        confirm_label=_("Withdraw"),
     )
 
 
@@ -163,11 +180,13 @@ def invite_assign(request, order_id, seat_invite_id):
         request,
         order,
         lambda: services.invite_assign_directly(tenant=request.tenant, invite=invite, actor=request.user),
-        f"{invite.email} has the seat and was emailed.",
-        title="Assign directly",
-        question=f"Give the seat to {invite.email} now?",
-        consequence="They get access at once and an email with their login details; the invitation link stops working.",
-        confirm_label="Assign",
+        _("{email} has the seat and was emailed.").format(email=invite.email),
+        title=_("Assign directly"),
+        question=_("Give the seat to {email} now?").format(email=invite.email),
+        consequence=_(
+            "They get access at once and an email with their login details; the invitation link stops working."
+        ),
+        confirm_label=_("Assign"),
     )
 
 
@@ -179,11 +198,13 @@ def access_remove(request, order_id, access_id):
         request,
         order,
         lambda: services.access_remove(tenant=request.tenant, access=access, actor=request.user),
-        f"{access.learner.email} no longer has access; the seat is back in your remaining seats.",
-        title="Remove learner",
-        question=f"Remove {access.learner.get_full_name()} ({access.learner.email}) from the course?",
-        consequence="They lose access to the course at once, and the seat can be given to someone else.",
-        confirm_label="Remove",
+        _("{email} no longer has access; the seat is back in your remaining seats.").format(email=access.learner.email),
+        title=_("Remove learner"),
+        question=_("Remove {full_name} ({email}) from the course?").format(
+            full_name=access.learner.get_full_name(), email=access.learner.email
+        ),
+        consequence=_("They lose access to the course at once, and the seat can be given to someone else."),
+        confirm_label=_("Remove"),
     )
 
 
@@ -195,11 +216,11 @@ def access_resend(request, order_id, access_id):
         request,
         order,
         lambda: services.access_confirmation_resend(tenant=request.tenant, access=access, actor=request.user),
-        f"Confirmation sent again to {access.learner.email}.",
-        title="Resend confirmation",
-        question=f"Send {access.learner.email} their course confirmation again?",
-        consequence="They get the email with their login and course again.",
-        confirm_label="Resend",
+        _("Confirmation sent again to {email}.").format(email=access.learner.email),
+        title=_("Resend confirmation"),
+        question=_("Send {email} their course confirmation again?").format(email=access.learner.email),
+        consequence=_("They get the email with their login and course again."),
+        confirm_label=_("Resend"),
     )
 
 
@@ -217,7 +238,12 @@ def buy_seats(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Order {order.number} placed. {order.payment_instructions}".strip())
+            messages.success(
+                request,
+                _("Order {number} placed. {instructions}")
+                .format(number=order.number, instructions=order.payment_instructions)
+                .strip(),
+            )
             if order.quantity > 1:
                 return redirect(_details_url(request, order))
             return redirect(tenant_reverse(tenant, "portal:home"))  # their own seat: under Your courses

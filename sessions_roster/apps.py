@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class SessionsRosterConfig(AppConfig):
@@ -14,7 +15,7 @@ class SessionsRosterConfig(AppConfig):
         from .portal import sessions_tile
 
         navigation.register(
-            navigation.NavItem("Sessions", "sessions:list", order=25, active_prefix="sessions:"),
+            navigation.NavItem(gettext_lazy("Sessions"), "sessions:list", order=25, active_prefix="sessions:"),
         )
         for kind in EMAIL_KINDS:
             registry.register(kind)

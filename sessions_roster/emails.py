@@ -1,5 +1,7 @@
 """The kinds of email session rosters send (default texts in templates/emails/sessions_roster/)."""
 
+from django.utils.translation import gettext_lazy
+
 from messaging.registry import EmailKind
 
 _SESSION = {
@@ -22,8 +24,10 @@ _LINES = [
 EMAIL_KINDS = [
     EmailKind(
         key="sessions_roster.invitation",
-        label="Session invitation",
-        description="Sent when staff invite someone to a session; the link opens the cart with the spot held.",
+        label=gettext_lazy("Session invitation"),
+        description=gettext_lazy(
+            "Sent when staff invite someone to a session; the link opens the cart with the spot held."
+        ),
         sample_context={
             **_SESSION,
             "discount": "25% off",
@@ -37,15 +41,15 @@ EMAIL_KINDS = [
     ),
     EmailKind(
         key="sessions_roster.email_proof",
-        label="Invitation address code",
-        description="The one-time code that proves the invited address for an invitation locked to it.",
+        label=gettext_lazy("Invitation address code"),
+        description=gettext_lazy("The one-time code that proves the invited address for an invitation locked to it."),
         sample_context={"session": "Pottery for beginners", "code": "123456", "minutes": 15},
         private=("code",),
     ),
     EmailKind(
         key="sessions_roster.order_confirmation",
-        label="Session registration confirmation",
-        description="Sent at checkout: what was registered, the discount, the total and how to pay.",
+        label=gettext_lazy("Session registration confirmation"),
+        description=gettext_lazy("Sent at checkout: what was registered, the discount, the total and how to pay."),
         sample_context={
             "name": "Sam",
             "order_number": "S-000042",
@@ -62,26 +66,28 @@ EMAIL_KINDS = [
     ),
     EmailKind(
         key="sessions_roster.payment_received",
-        label="Session payment received",
-        description="Sent when staff record the payment of an order; its registrations are confirmed.",
+        label=gettext_lazy("Session payment received"),
+        description=gettext_lazy("Sent when staff record the payment of an order; its registrations are confirmed."),
         sample_context={"name": "Sam", "order_number": "S-000042", "total": "30.00 EUR", "lines": _LINES},
     ),
     EmailKind(
         key="sessions_roster.registration_cancelled",
-        label="Session registration cancelled",
-        description="Sent when staff cancel someone's registration.",
+        label=gettext_lazy("Session registration cancelled"),
+        description=gettext_lazy("Sent when staff cancel someone's registration."),
         sample_context={"name": "Sam", **_SESSION},
     ),
     EmailKind(
         key="sessions_roster.waitlist_joined",
-        label="Waitlist joined",
-        description="Sent when someone joins the waitlist of a full session.",
+        label=gettext_lazy("Waitlist joined"),
+        description=gettext_lazy("Sent when someone joins the waitlist of a full session."),
         sample_context={"name": "Sam", **_SESSION, "position": 3, "hold_hours": 24},
     ),
     EmailKind(
         key="sessions_roster.waitlist_offer",
-        label="Waitlist offer",
-        description="Sent to the next person waiting when a spot frees; the link holds the spot for a set time.",
+        label=gettext_lazy("Waitlist offer"),
+        description=gettext_lazy(
+            "Sent to the next person waiting when a spot frees; the link holds the spot for a set time."
+        ),
         sample_context={
             "name": "Sam",
             **_SESSION,

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bookings.forms import check_year
 from invitations.forms import DATETIME_FORMATS, DATETIME_WIDGET
@@ -21,10 +23,12 @@ def _moment(label, *, required=True, help_text=""):
 
 
 class SessionForm(forms.ModelForm):
-    starts_at = _moment("Starts")
-    ends_at = _moment("Ends")
+    starts_at = _moment(gettext_lazy("Starts"))
+    ends_at = _moment(gettext_lazy("Ends"))
     registration_opens_at = _moment(
-        "Registration opens", required=False, help_text="Leave empty to open registration at once."
+        gettext_lazy("Registration opens"),
+        required=False,
+        help_text=gettext_lazy("Leave empty to open registration at once."),
     )
 
     class Meta:
@@ -48,7 +52,7 @@ class SessionForm(forms.ModelForm):
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends and ends <= starts:
-            self.add_error("ends_at", ENDS_BEFORE_START)
+            self.add_error("ends_at", _(ENDS_BEFORE_START))
         return cleaned
 
 
@@ -60,25 +64,32 @@ class SessionFilterForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email", max_length=254)
+    email = forms.EmailField(label=gettext_lazy("Email"), max_length=254)
     phone = forms.CharField(
         required=False,
         max_length=30,
-        label="Mobile number (optional)",
-        help_text="Also send the invitation by SMS, e.g. +44 7700 900123 (with the country code).",
+        label=gettext_lazy("Mobile number (optional)"),
+        help_text=gettext_lazy("Also send the invitation by SMS, e.g. +44 7700 900123 (with the country code)."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     discount_code = forms.ModelChoiceField(
-        queryset=DiscountCode.objects.none(), required=False, empty_label="No discount", label="Discount code"
+        queryset=DiscountCode.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("No discount"),
+        label=gettext_lazy("Discount code"),
     )
     lock_to_email = forms.BooleanField(
         required=False,
-        label="Only the invited address can use the link",
-        help_text="The person signs in or confirms a code we email to that address. "
-        "Without this, anyone with the link can use it.",
+        label=gettext_lazy("Only the invited address can use the link"),
+        help_text=gettext_lazy(
+            "The person signs in or confirms a code we email to that address. "
+            "Without this, anyone with the link can use it."
+        ),
     )
-    expires_at = _moment("Expires", required=False, help_text="Optional: after this the spot is freed.")
-    raise_capacity = forms.BooleanField(required=False, label="Raise the capacity by one")
+    expires_at = _moment(
+        gettext_lazy("Expires"), required=False, help_text=gettext_lazy("Optional: after this the spot is freed.")
+    )
+    raise_capacity = forms.BooleanField(required=False, label=gettext_lazy("Raise the capacity by one"))
 
     def __init__(self, *args, discounts, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,19 +97,21 @@ class InviteForm(forms.Form):
 
 
 class DiscountForm(forms.ModelForm):
-    valid_from = _moment("Valid from", required=False)
-    valid_until = _moment("Valid until", required=False)
+    valid_from = _moment(gettext_lazy("Valid from"), required=False)
+    valid_until = _moment(gettext_lazy("Valid until"), required=False)
     sessions = forms.ModelMultipleChoiceField(
         queryset=Session.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: the code applies to every session.",
+        help_text=gettext_lazy("None ticked: the code applies to every session."),
     )
 
     class Meta:
         model = DiscountCode
         fields = ["code", "kind", "value", "valid_from", "valid_until", "max_uses", "sessions", "is_active"]
-        help_texts = {"code": "Letters, digits and dashes; customers type it at checkout (capitals do not matter)."}
+        help_texts = {
+            "code": gettext_lazy("Letters, digits and dashes; customers type it at checkout (capitals do not matter).")
+        }
 
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,13 +120,13 @@ class DiscountForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("kind") == DiscountKind.PERCENT and (cleaned.get("value") or 0) > 100:
-            self.add_error("value", DISCOUNT_PERCENT_TOO_HIGH)
+            self.add_error("value", _(DISCOUNT_PERCENT_TOO_HIGH))
         return cleaned
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip().upper()
         if not code or not all(ch.isalnum() or ch == "-" for ch in code):
-            raise forms.ValidationError("Use letters, digits and dashes only.")
+            raise forms.ValidationError(_("Use letters, digits and dashes only."))
         return code
 
 
@@ -124,11 +137,13 @@ class DiscountFilterForm(forms.Form):
 class AttendeeForm(forms.Form):
     first_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
     last_name = forms.CharField(max_length=150, validators=[NO_CONTROL_CHARACTERS])
-    email = forms.EmailField(label="Contact email", max_length=254, help_text="Your confirmation goes here.")
+    email = forms.EmailField(
+        label=gettext_lazy("Contact email"), max_length=254, help_text=gettext_lazy("Your confirmation goes here.")
+    )
 
 
 class DiscountEntryForm(forms.Form):
-    discount_code = forms.CharField(required=False, max_length=40, label="Discount code")
+    discount_code = forms.CharField(required=False, max_length=40, label=gettext_lazy("Discount code"))
 
 
 class WaitlistForm(forms.Form):
@@ -138,4 +153,4 @@ class WaitlistForm(forms.Form):
 
 
 class ProofForm(forms.Form):
-    code = forms.CharField(max_length=12, label="Code from the email")
+    code = forms.CharField(max_length=12, label=gettext_lazy("Code from the email"))

@@ -13,12 +13,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
 
 
 class Session(TenantOwned):
-    key = models.CharField(max_length=16, unique=True, help_text="The session's handle in public links.")
+    key = models.CharField(max_length=16, unique=True, help_text=gettext_lazy("The session's handle in public links."))
     title = models.CharField(max_length=200, validators=[NO_CONTROL_CHARACTERS])
     description = models.TextField(blank=True)
     location = models.CharField(max_length=200, blank=True, validators=[NO_CONTROL_CHARACTERS])
@@ -30,16 +31,18 @@ class Session(TenantOwned):
         max_digits=10, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
     )
     registration_opens_at = models.DateTimeField(
-        null=True, blank=True, help_text="Leave empty to open registration at once."
+        null=True, blank=True, help_text=gettext_lazy("Leave empty to open registration at once.")
     )
     is_listed = models.BooleanField(
-        "listed", default=True, help_text="Listed sessions appear on the public page; unlisted ones only by link."
+        gettext_lazy("listed"),
+        default=True,
+        help_text=gettext_lazy("Listed sessions appear on the public page; unlisted ones only by link."),
     )
     offer_hold_hours = models.PositiveSmallIntegerField(
         "waitlist offer holds for (hours)",
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(336)],
-        help_text="How long a freed spot is held for the next person on the waitlist.",
+        help_text=gettext_lazy("How long a freed spot is held for the next person on the waitlist."),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -76,8 +79,8 @@ class Session(TenantOwned):
 
 
 class DiscountKind(models.TextChoices):
-    PERCENT = "percent", "Percentage"
-    FIXED = "fixed", "Fixed amount"
+    PERCENT = "percent", gettext_lazy("Percentage")
+    FIXED = "fixed", gettext_lazy("Fixed amount")
 
 
 class DiscountCode(TenantOwned):
@@ -89,12 +92,12 @@ class DiscountCode(TenantOwned):
     value = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Leave empty for no limit.")
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=gettext_lazy("Leave empty for no limit."))
     uses = models.PositiveIntegerField(default=0)
     sessions = models.ManyToManyField(
-        Session, blank=True, related_name="discount_codes", help_text="None picked: every session."
+        Session, blank=True, related_name="discount_codes", help_text=gettext_lazy("None picked: every session.")
     )
-    is_active = models.BooleanField("active", default=True)
+    is_active = models.BooleanField(gettext_lazy("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -121,9 +124,9 @@ class DiscountCode(TenantOwned):
 
 
 class OrderStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
-    CANCELLED = "cancelled", "Cancelled"
+    AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting payment")
+    PAID = "paid", gettext_lazy("Paid")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class Order(TenantOwned):
@@ -170,9 +173,9 @@ class Order(TenantOwned):
 
 
 class RegistrationStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    CONFIRMED = "confirmed", "Confirmed"
-    CANCELLED = "cancelled", "Cancelled"
+    AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting payment")
+    CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 HOLDING_REGISTRATION = (RegistrationStatus.AWAITING_PAYMENT, RegistrationStatus.CONFIRMED)
@@ -226,10 +229,10 @@ class Registration(TenantOwned):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Registered"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", gettext_lazy("Pending")
+    ACCEPTED = "accepted", gettext_lazy("Registered")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    EXPIRED = "expired", gettext_lazy("Expired")
 
 
 class SessionInvitation(TenantOwned):
@@ -294,11 +297,11 @@ class SessionInvitation(TenantOwned):
 
 
 class WaitlistStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting"
-    OFFERED = "offered", "Offer sent"
-    REGISTERED = "registered", "Registered"
-    LAPSED = "lapsed", "Offer lapsed"
-    REMOVED = "removed", "Removed"
+    WAITING = "waiting", gettext_lazy("Waiting")
+    OFFERED = "offered", gettext_lazy("Offer sent")
+    REGISTERED = "registered", gettext_lazy("Registered")
+    LAPSED = "lapsed", gettext_lazy("Offer lapsed")
+    REMOVED = "removed", gettext_lazy("Removed")
 
 
 class WaitlistEntry(TenantOwned):

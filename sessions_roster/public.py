@@ -8,6 +8,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from invitations import ratelimit
 from invitations.services import too_many_attempts
@@ -22,23 +25,25 @@ from .services import invitations, waitlist
 from .services.checkout import CART_EMPTY, Attendee, CartLine, CheckoutError, cart_quote, order_checkout
 from .services.discounts import DiscountRefused, discount_find
 
-ADDED = "“{title}” is in your cart."
-NOT_OPEN = "Registration for this session has not opened yet."
-FULL = "This session is full. You can join its waitlist below."
-STARTED = "This session has already started."
-INVITATION_IN_CART = "Your invitation to “{title}” is in your cart: your spot is held."
-OFFER_IN_CART = "The spot offered to you in “{title}” is in your cart, held until {until}."
-OFFER_UNKNOWN = "This offer link is not valid. Check that you copied the whole link from the email."
+ADDED = gettext_noop("“{title}” is in your cart.")
+NOT_OPEN = gettext_noop("Registration for this session has not opened yet.")
+FULL = gettext_noop("This session is full. You can join its waitlist below.")
+STARTED = gettext_noop("This session has already started.")
+INVITATION_IN_CART = gettext_noop("Your invitation to “{title}” is in your cart: your spot is held.")
+OFFER_IN_CART = gettext_noop("The spot offered to you in “{title}” is in your cart, held until {until}.")
+OFFER_UNKNOWN = gettext_noop("This offer link is not valid. Check that you copied the whole link from the email.")
 OFFER_CLOSED = {
-    WaitlistStatus.REGISTERED: "You already registered with this offer. A link can be used once.",
-    WaitlistStatus.LAPSED: "This offer has lapsed: the spot was passed to the next person on the waitlist.",
-    WaitlistStatus.REMOVED: "This offer was withdrawn by the organiser.",
+    WaitlistStatus.REGISTERED: gettext_noop("You already registered with this offer. A link can be used once."),
+    WaitlistStatus.LAPSED: gettext_noop(
+        "This offer has lapsed: the spot was passed to the next person on the waitlist."
+    ),
+    WaitlistStatus.REMOVED: gettext_noop("This offer was withdrawn by the organiser."),
     WaitlistStatus.WAITING: OFFER_UNKNOWN,
 }
-WAITLIST_JOINED = "You are on the waitlist. We emailed {email} and will write again when a spot frees."
-ORDER_PLACED = "Thank you. A confirmation is on its way to {email}."
-PROVED = "Thank you: your address is confirmed."
-PROOF_SENT = "We emailed a code to {masked}. It is valid for a few minutes."
+WAITLIST_JOINED = gettext_noop("You are on the waitlist. We emailed {email} and will write again when a spot frees.")
+ORDER_PLACED = gettext_noop("Thank you. A confirmation is on its way to {email}.")
+PROVED = gettext_noop("Thank you: your address is confirmed.")
+PROOF_SENT = gettext_noop("We emailed a code to {masked}. It is valid for a few minutes.")
 
 
 def _cart_url(request) -> str:
@@ -75,11 +80,11 @@ def add_to_cart(request, session_key):
     if request.method != "POST":
         return redirect(back)
     problem = (
-        STARTED
+        _(STARTED)
         if session.has_started
-        else NOT_OPEN
+        else _(NOT_OPEN)
         if not session.registration_open
-        else FULL
+        else _(FULL)
         if session.is_full
         else ""
     )
@@ -87,7 +92,7 @@ def add_to_cart(request, session_key):
         messages.error(request, problem)
         return redirect(back)
     cart.add(request, CartLine(session.pk))
-    messages.success(request, ADDED.format(title=session.title))
+    messages.success(request, _(ADDED).format(title=session.title))
     return redirect(_cart_url(request))
 
 
@@ -103,7 +108,7 @@ def waitlist_join(request, session_key):
         else:
             messages.success(
                 request,
-                WAITLIST_JOINED.format(email=form.cleaned_data["email"]),
+                _(WAITLIST_JOINED).format(email=form.cleaned_data["email"]),
             )
             return redirect(tenant_reverse(request.tenant, "register:session", session_key=session.key))
     return render(request, "sessions_roster/public/session.html", {"session": session, "waitlist_form": form})
@@ -117,7 +122,7 @@ def cart_page(request):
                 cart.remove(request, int(request.POST["remove"]))
             except ValueError:
                 pass
-            messages.success(request, "Removed from your cart.")
+            messages.success(request, _("Removed from your cart."))
         elif "clear_discount" in request.POST:
             cart.set_discount(request, "")
         else:
@@ -170,13 +175,13 @@ def checkout(request):
     if not quote.lines:
         if request.method == "POST" and cart.last_order(request):  # a second click on "Register"
             return redirect(tenant_reverse(tenant, "register:order", order_reference=cart.last_order(request)))
-        messages.error(request, CART_EMPTY)
+        messages.error(request, _(CART_EMPTY))
         return redirect(tenant_reverse(tenant, "register:listing"))
     form = AttendeeForm(request.POST or None, initial=_attendee_initial(request, quote))
     locked = _locked_email(request, quote)
     if locked:
         form.fields["email"].widget.attrs["readonly"] = True
-        form.fields["email"].help_text = "Your invitation is for this address."
+        form.fields["email"].help_text = _("Your invitation is for this address.")
     if request.method == "POST" and form.is_valid():
         try:
             order = order_checkout(
@@ -193,7 +198,7 @@ def checkout(request):
             quote = cart_quote(tenant=tenant, lines=lines, discount_text=cart.discount(request))
         else:
             cart.clear(request, last_order=order.reference)
-            messages.success(request, ORDER_PLACED.format(email=order.email))
+            messages.success(request, _(ORDER_PLACED).format(email=order.email))
             return redirect(tenant_reverse(tenant, "register:order", order_reference=order.reference))
     return render(request, "sessions_roster/public/checkout.html", {"quote": quote, "form": form})
 
@@ -243,7 +248,7 @@ def invitation_link(request, invite_token):
     try:
         invitation = invitations.invitation_open(tenant=request.tenant, token=token)
     except invitations.InvitationClosed as exc:
-        return _closed(request, str(exc), title="Invitation not available", status=exc.status)
+        return _closed(request, str(exc), title=_("Invitation not available"), status=exc.status)
     if invitation.lock_to_email and not (
         invitation.pk in cart.proven(request) or invitations.proves_address(invitation=invitation, user=request.user)
     ):
@@ -251,7 +256,7 @@ def invitation_link(request, invite_token):
     cart.add(request, CartLine(invitation.session_id, invitation_id=invitation.pk))
     if invitation.discount_code:  # the discount the invitee was promised wins over anything typed before
         cart.set_discount(request, invitation.discount_code.code)
-    messages.success(request, INVITATION_IN_CART.format(title=invitation.session.title))
+    messages.success(request, _(INVITATION_IN_CART).format(title=invitation.session.title))
     return redirect(_cart_url(request))
 
 
@@ -268,7 +273,7 @@ def invitation_verify(request, invite_token):
     try:
         invitation = invitations.invitation_open(tenant=tenant, token=token)
     except invitations.InvitationClosed as exc:
-        return _closed(request, str(exc), title="Invitation not available", status=exc.status)
+        return _closed(request, str(exc), title=_("Invitation not available"), status=exc.status)
     link = tenant_reverse(tenant, "register:invitation", invite_token=token)
     if not invitation.lock_to_email:
         return redirect(link)
@@ -280,7 +285,7 @@ def invitation_verify(request, invite_token):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, PROOF_SENT.format(masked=masked(invitation.email)))
+            messages.success(request, _(PROOF_SENT).format(masked=masked(invitation.email)))
         return redirect(request.path)
     if checking and form.is_valid():
         try:
@@ -290,7 +295,7 @@ def invitation_verify(request, invite_token):
             form.add_error("code", exc)
         else:
             cart.prove(request, invitation.pk)
-            messages.success(request, PROVED)
+            messages.success(request, _(PROVED))
             return redirect(link)
     login = f"{reverse('accounts:login')}?{urlencode({'next': link})}"
     return render(
@@ -306,12 +311,12 @@ def offer_link(request, offer_token):
     token = offer_token
     entry = waitlist.offer_for_token(tenant=request.tenant, token=token)
     if entry is None:
-        return _closed(request, OFFER_UNKNOWN, title="Offer not available", status=404)
+        return _closed(request, _(OFFER_UNKNOWN), title=_("Offer not available"), status=404)
     if entry.status == WaitlistStatus.OFFERED and waitlist.offer_lapse(tenant=request.tenant, entry_id=entry.pk):
         entry.refresh_from_db()
     if entry.status != WaitlistStatus.OFFERED:
-        return _closed(request, OFFER_CLOSED[entry.status], title="Offer not available")
+        return _closed(request, _(OFFER_CLOSED[entry.status]), title=_("Offer not available"))
     cart.add(request, CartLine(entry.session_id, entry_id=entry.pk))
-    until = f"{entry.offer_expires_at.astimezone(request.tenant.zone):%-d %B, %H:%M}"
-    messages.success(request, OFFER_IN_CART.format(title=entry.session.title, until=until))
+    until = dateformat.format(entry.offer_expires_at.astimezone(request.tenant.zone), "j F, H:i")
+    messages.success(request, _(OFFER_IN_CART).format(title=entry.session.title, until=until))
     return redirect(_cart_url(request))

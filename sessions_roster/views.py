@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
@@ -78,7 +79,7 @@ def _session_form(request, session: Session | None):
         request,
         form,
         save,
-        message=lambda saved: f"Session “{saved.title}” saved.",
+        message=lambda saved: _("Session “{title}” saved.").format(title=saved.title),
         then=lambda saved: _roster_url(request, saved),
     )
     return done or render(request, "sessions_roster/session_form.html", {"form": form, "session": session})
@@ -93,14 +94,14 @@ def session_delete(request, session_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return redirect(_roster_url(request, session))
-        messages.success(request, f"Session “{session.title}” deleted.")
+        messages.success(request, _("Session “{title}” deleted.").format(title=session.title))
         return redirect(tenant_reverse(request.tenant, "sessions:list"))
     return confirm_page(
         request,
-        title="Delete session",
-        question=f"Delete the session “{session.title}”?",
-        consequence="Only a session nobody registered for, was invited to or waits for can be deleted.",
-        confirm_label="Delete session",
+        title=_("Delete session"),
+        question=_("Delete the session “{title}”?").format(title=session.title),
+        consequence=_("Only a session nobody registered for, was invited to or waits for can be deleted."),
+        confirm_label=_("Delete session"),
         cancel_url=_roster_url(request, session),
     )
 
@@ -174,9 +175,10 @@ def invite(request, session_id):
         form,
         lambda **data: invitations.invitation_send(tenant=tenant, session=session, actor=request.user, **data),
         message=lambda saved: (
-            f"Invitation sent to {saved.email}. Their spot is held"
-            + (" (the capacity was raised by one)." if saved.raised_capacity else ".")
-        ),
+            _("Invitation sent to {email}. Their spot is held (the capacity was raised by one).")
+            if saved.raised_capacity
+            else _("Invitation sent to {email}. Their spot is held.")
+        ).format(email=saved.email),
         then=_roster_url(request, session),
     )
     if done:
@@ -194,12 +196,12 @@ def invitation_resend(request, session_id, invite_id):
     return _confirm_then(
         request,
         act=lambda: invitations.invitation_resend(tenant=request.tenant, invitation=invitation, actor=request.user),
-        success=f"Invitation sent again to {invitation.email}, with the same link.",
+        success=_("Invitation sent again to {email}, with the same link.").format(email=invitation.email),
         back=_roster_url(request, session),
-        title="Resend invitation",
-        question=f"Send the invitation to {invitation.email} again?",
-        consequence="A new email goes out with the same link; the spot stays held.",
-        confirm_label="Resend",
+        title=_("Resend invitation"),
+        question=_("Send the invitation to {email} again?").format(email=invitation.email),
+        consequence=_("A new email goes out with the same link; the spot stays held."),
+        confirm_label=_("Resend"),
     )
 
 
@@ -210,17 +212,17 @@ def invitation_cancel(request, session_id, invite_id):
     return _confirm_then(
         request,
         act=lambda: invitations.invitation_cancel(tenant=request.tenant, invitation=invitation, actor=request.user),
-        success=f"Invitation for {invitation.email} cancelled; the spot is free again.",
+        success=_("Invitation for {email} cancelled; the spot is free again.").format(email=invitation.email),
         back=_roster_url(request, session),
-        title="Cancel invitation",
-        question=f"Cancel the invitation for {invitation.email}?",
-        consequence="The link stops working and the spot is freed (offered to the waitlist first, if anyone waits)."
+        title=_("Cancel invitation"),
+        question=_("Cancel the invitation for {email}?").format(email=invitation.email),
+        consequence=_("The link stops working and the spot is freed (offered to the waitlist first, if anyone waits).")
         + (
-            " The capacity raised for this invitation stays: edit the session to lower it."
+            " " + _("The capacity raised for this invitation stays: edit the session to lower it.")
             if invitation.raised_capacity
             else ""
         ),
-        confirm_label="Cancel invitation",
+        confirm_label=_("Cancel invitation"),
     )
 
 
@@ -232,12 +234,14 @@ def registration_paid(request, session_id, registration_id):
     return _confirm_then(
         request,
         act=lambda: checkout.order_mark_paid(tenant=request.tenant, order=order, actor=request.user),
-        success=f"Order {order.number} marked paid; {order.email} was told.",
+        success=_("Order {number} marked paid; {email} was told.").format(number=order.number, email=order.email),
         back=_roster_url(request, session),
-        title="Record payment",
-        question=f"Record that order {order.number} ({order.total} {request.tenant.currency}) was paid?",
-        consequence="Every registration in the order is confirmed and the buyer gets an email.",
-        confirm_label="Mark paid",
+        title=_("Record payment"),
+        question=_("Record that order {number} ({total} {currency}) was paid?").format(
+            number=order.number, total=order.total, currency=request.tenant.currency
+        ),
+        consequence=_("Every registration in the order is confirmed and the buyer gets an email."),
+        confirm_label=_("Mark paid"),
     )
 
 
@@ -248,12 +252,18 @@ def registration_cancel(request, session_id, registration_id):
     return _confirm_then(
         request,
         act=lambda: checkout.registration_cancel(tenant=request.tenant, registration=registration, actor=request.user),
-        success=f"Registration of {registration.full_name} cancelled; the spot is free again.",
+        success=_("Registration of {full_name} cancelled; the spot is free again.").format(
+            full_name=registration.full_name
+        ),
         back=_roster_url(request, session),
-        title="Cancel registration",
-        question=f"Cancel the registration of {registration.full_name} ({registration.email})?",
-        consequence="They get an email; the spot is freed and offered to the waitlist first. Any refund is up to you.",
-        confirm_label="Cancel registration",
+        title=_("Cancel registration"),
+        question=_("Cancel the registration of {full_name} ({email})?").format(
+            full_name=registration.full_name, email=registration.email
+        ),
+        consequence=_(
+            "They get an email; the spot is freed and offered to the waitlist first. Any refund is up to you."
+        ),
+        confirm_label=_("Cancel registration"),
     )
 
 
@@ -264,12 +274,14 @@ def waitlist_remove(request, session_id, entry_id):
     return _confirm_then(
         request,
         act=lambda: waitlist.waitlist_remove(tenant=request.tenant, entry=entry),
-        success=f"{entry.full_name} removed from the waitlist.",
+        success=_("{full_name} removed from the waitlist.").format(full_name=entry.full_name),
         back=_roster_url(request, session, "sessions:waitlist"),
-        title="Remove from waitlist",
-        question=f"Remove {entry.full_name} ({entry.email}) from the waitlist?",
-        consequence="If a spot is being held for them, it goes to the next person waiting.",
-        confirm_label="Remove",
+        title=_("Remove from waitlist"),
+        question=_("Remove {full_name} ({email}) from the waitlist?").format(
+            full_name=entry.full_name, email=entry.email
+        ),
+        consequence=_("If a spot is being held for them, it goes to the next person waiting."),
+        confirm_label=_("Remove"),
     )
 
 
@@ -305,7 +317,7 @@ def _discount_form(request, discount):
         request,
         form,
         lambda **data: discounts.discount_save(tenant=tenant, discount=discount, **data),
-        message=lambda saved: f"Discount code {saved.code} saved.",
+        message=lambda saved: _("Discount code {code} saved.").format(code=saved.code),
         then=tenant_reverse(tenant, "sessions:discounts"),
     )
     return done or render(request, "sessions_roster/discount_form.html", {"form": form, "discount": discount})

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class WebhooksConfig(AppConfig):
@@ -14,6 +15,10 @@ class WebhooksConfig(AppConfig):
         events.subscribe(deliveries_for_event)
         navigation.register(
             navigation.NavItem(
-                "Webhooks", "webhooks:endpoints", min_role=Role.STAFF, order=880, active_prefix="webhooks:"
+                gettext_lazy("Webhooks"),
+                "webhooks:endpoints",
+                min_role=Role.STAFF,
+                order=880,
+                active_prefix="webhooks:",
             )
         )

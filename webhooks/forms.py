@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from tenancy.events import WEBHOOK_EVENTS
 
@@ -8,16 +9,21 @@ from .services import PING, url_problem
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="Endpoint URL",
+        label=gettext_lazy("Endpoint URL"),
         max_length=2000,
         widget=forms.URLInput(attrs={"placeholder": "https://crm.example.com/hooks/tessera", "class": "mono"}),
-        help_text="Tessera POSTs JSON here, signed with the endpoint's secret.",
+        help_text=gettext_lazy("Tessera POSTs JSON here, signed with the endpoint's secret."),
     )
-    description = forms.CharField(max_length=200, required=False, help_text="Optional: what receives these events.")
+    description = forms.CharField(
+        max_length=200, required=False, help_text=gettext_lazy("Optional: what receives these events.")
+    )
     events = forms.MultipleChoiceField(
         choices=list(WEBHOOK_EVENTS.items()),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one event.", "invalid_choice": "Choose events from the list."},
+        error_messages={
+            "required": gettext_lazy("Choose at least one event."),
+            "invalid_choice": gettext_lazy("Choose events from the list."),
+        },
     )
 
     def clean_url(self):
@@ -29,7 +35,8 @@ class EndpointForm(forms.Form):
 
 
 class DeliveryFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *DeliveryStatus.choices], required=False)
+    status = forms.ChoiceField(choices=[("", gettext_lazy("Any status")), *DeliveryStatus.choices], required=False)
     event = forms.ChoiceField(
-        choices=[("", "Any event"), *WEBHOOK_EVENTS.items(), (PING, "Test event (ping)")], required=False
+        choices=[("", gettext_lazy("Any event")), *WEBHOOK_EVENTS.items(), (PING, gettext_lazy("Test event (ping)"))],
+        required=False,
     )

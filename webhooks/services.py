@@ -32,6 +32,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.events import WEBHOOK_EVENTS, Event, publish
 from tenancy.models import Tenant
@@ -51,16 +53,20 @@ RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 43200, 86400)
 SWEEP_GRACE = timedelta(seconds=60)  # a due delivery's own task gets this long before the sweeper steps in
 EARLY_SLACK = timedelta(seconds=2)  # a retry task may run a moment before its time (clocks differ)
 
-URL_INVALID = "Enter a full web address, e.g. https://crm.example.com/hooks/tessera."
-URL_SCHEME = "Use an address starting with https:// (or http://)."
-URL_CREDENTIALS = "Leave the user name and password out of the address: receivers check the signature instead."
-URL_PRIVATE = "{host} is a private or local address ({address}); webhooks go only to public addresses."
-URL_UNRESOLVED = "No address was found for {host}; check the spelling."
-EVENTS_REQUIRED = "Choose at least one event."
-EVENTS_UNKNOWN = "Choose events from the list."
-NOT_PENDING = "This delivery is not waiting to be sent."
-SENDING_INTERRUPTED = "The attempt was interrupted (the worker stopped) and was not retried: no attempts were left."
-PING_MESSAGE = "A test event from Tessera. Your endpoint received it."
+URL_INVALID = gettext_noop("Enter a full web address, e.g. https://crm.example.com/hooks/tessera.")
+URL_SCHEME = gettext_noop("Use an address starting with https:// (or http://).")
+URL_CREDENTIALS = gettext_noop(
+    "Leave the user name and password out of the address: receivers check the signature instead."
+)
+URL_PRIVATE = gettext_noop("{host} is a private or local address ({address}); webhooks go only to public addresses.")
+URL_UNRESOLVED = gettext_noop("No address was found for {host}; check the spelling.")
+EVENTS_REQUIRED = gettext_noop("Choose at least one event.")
+EVENTS_UNKNOWN = gettext_noop("Choose events from the list.")
+NOT_PENDING = gettext_noop("This delivery is not waiting to be sent.")
+SENDING_INTERRUPTED = gettext_noop(
+    "The attempt was interrupted (the worker stopped) and was not retried: no attempts were left."
+)
+PING_MESSAGE = gettext_noop("A test event from Tessera. Your endpoint received it.")
 
 
 class AddressRefused(Exception):
@@ -81,14 +87,14 @@ def url_problem(url: str) -> str | None:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         scheme = url.partition(":")[0].lower()
-        return URL_SCHEME if ":" in url and scheme not in ("http", "https") else URL_INVALID
+        return _(URL_SCHEME) if ":" in url and scheme not in ("http", "https") else _(URL_INVALID)
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
-        return URL_CREDENTIALS
+        return _(URL_CREDENTIALS)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return URL_INVALID
+        return _(URL_INVALID)
     if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         return None  # nothing to refuse: the host is resolved when a request goes out
     try:
@@ -108,9 +114,9 @@ def _check_url(url: str) -> str:
 def _check_events(events) -> list[str]:
     given = set(events or ())
     if given - set(WEBHOOK_EVENTS):
-        raise ValidationError({"events": EVENTS_UNKNOWN})
+        raise ValidationError({"events": _(EVENTS_UNKNOWN)})
     if not given:
-        raise ValidationError({"events": EVENTS_REQUIRED})
+        raise ValidationError({"events": _(EVENTS_REQUIRED)})
     return [name for name in WEBHOOK_EVENTS if name in given]  # the dashboard's order
 
 
@@ -278,7 +284,7 @@ def endpoint_ping(*, tenant: Tenant, endpoint: WebhookEndpoint, actor=None) -> W
             tenant=tenant,
             endpoint=endpoint,
             event=PING,
-            payload={"endpoint_id": endpoint.pk, "message": PING_MESSAGE},
+            payload={"endpoint_id": endpoint.pk, "message": _(PING_MESSAGE)},
         )
         publish(
             tenant=tenant,
@@ -423,7 +429,7 @@ def deliveries_sweep(*, grace: timedelta = SWEEP_GRACE) -> int:
     with scopes_disabled():
         stale = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__lt=now - claim_timeout())
         stale.filter(attempts__gte=settings.WEBHOOK_MAX_ATTEMPTS).update(
-            status=DeliveryStatus.FAILED, claimed_at=None, last_error=SENDING_INTERRUPTED
+            status=DeliveryStatus.FAILED, claimed_at=None, last_error=_(SENDING_INTERRUPTED)
         )
         stale.update(claimed_at=None)
         due = WebhookDelivery.objects.filter(
@@ -478,14 +484,14 @@ def _addresses(host: str, port: int) -> list[str]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
-        raise AddressRefused(URL_UNRESOLVED.format(host=host)) from None
+        raise AddressRefused(_(URL_UNRESOLVED).format(host=host)) from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not addresses:
-        raise AddressRefused(URL_UNRESOLVED.format(host=host))
+        raise AddressRefused(_(URL_UNRESOLVED).format(host=host))
     if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
             if not address_public(address):
-                raise AddressRefused(URL_PRIVATE.format(host=host, address=address))
+                raise AddressRefused(_(URL_PRIVATE).format(host=host, address=address))
     return addresses
 
 

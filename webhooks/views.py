@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenancy.decorators import staff_required
@@ -66,7 +67,7 @@ def endpoint_create(request):
             form.add_error(None, exc)
         else:
             keep_to_show_once(request, "webhook-secret", endpoint.pk, secret)
-            messages.success(request, f"Endpoint {endpoint.url} added.")
+            messages.success(request, _("Endpoint {url} added.").format(url=endpoint.url))
             return redirect(_endpoint_url(request, endpoint))
     return render(request, "webhooks/endpoint_form.html", {"form": form})
 
@@ -95,7 +96,7 @@ def endpoint_edit(request, endpoint_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Endpoint saved.")
+            messages.success(request, _("Endpoint saved."))
             return redirect(_endpoint_url(request, endpoint))
     return render(request, "webhooks/endpoint_form.html", {"form": form, "endpoint": endpoint})
 
@@ -105,15 +106,17 @@ def endpoint_delete(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     if request.method == "POST":
         services.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
-        messages.success(request, f"Endpoint {endpoint.url} deleted.")
+        messages.success(request, _("Endpoint {url} deleted.").format(url=endpoint.url))
         return redirect(tenant_reverse(request.tenant, "webhooks:endpoints"))
     return confirm_page(
         request,
-        title="Delete webhook endpoint",
-        question=f"Delete the endpoint {endpoint.url}?",
-        consequence="It receives no more events; its delivery log is deleted and deliveries still waiting are "
-        "not sent. Pause it instead to stop events for a while.",
-        confirm_label="Delete endpoint",
+        title=_("Delete webhook endpoint"),
+        question=_("Delete the endpoint {url}?").format(url=endpoint.url),
+        consequence=_(
+            "It receives no more events; its delivery log is deleted and deliveries still waiting are "
+            "not sent. Pause it instead to stop events for a while."
+        ),
+        confirm_label=_("Delete endpoint"),
         cancel_url=_endpoint_url(request, endpoint),
     )
 
@@ -122,9 +125,9 @@ def _set_active(request, endpoint_id, active: bool):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     services.endpoint_set_active(tenant=request.tenant, endpoint=endpoint, active=active, actor=request.user)
     if active:
-        messages.success(request, "Endpoint resumed: new events are delivered to it again.")
+        messages.success(request, _("Endpoint resumed: new events are delivered to it again."))
     else:
-        messages.success(request, "Endpoint paused: it receives no new events until you resume it.")
+        messages.success(request, _("Endpoint paused: it receives no new events until you resume it."))
     return redirect(_endpoint_url(request, endpoint))
 
 
@@ -146,15 +149,17 @@ def endpoint_rotate(request, endpoint_id):
     if request.method == "POST":
         endpoint, secret = services.endpoint_rotate_secret(tenant=request.tenant, endpoint=endpoint, actor=request.user)
         keep_to_show_once(request, "webhook-secret", endpoint.pk, secret)
-        messages.success(request, "A new signing secret is in use.")
+        messages.success(request, _("A new signing secret is in use."))
         return redirect(_endpoint_url(request, endpoint))
     return confirm_page(
         request,
-        title="Rotate signing secret",
-        question=f"Replace the signing secret of {endpoint.url}?",
-        consequence="The current secret stops working at once: every request from now on, retries included, is "
-        "signed with the new one. Update the receiver with the new secret right after.",
-        confirm_label="Rotate secret",
+        title=_("Rotate signing secret"),
+        question=_("Replace the signing secret of {url}?").format(url=endpoint.url),
+        consequence=_(
+            "The current secret stops working at once: every request from now on, retries included, is "
+            "signed with the new one. Update the receiver with the new secret right after."
+        ),
+        confirm_label=_("Rotate secret"),
         cancel_url=_endpoint_url(request, endpoint),
     )
 
@@ -164,7 +169,7 @@ def endpoint_rotate(request, endpoint_id):
 def endpoint_test(request, endpoint_id):
     endpoint = endpoint_get(tenant=request.tenant, endpoint_id=endpoint_id)
     delivery = services.endpoint_ping(tenant=request.tenant, endpoint=endpoint, actor=request.user)
-    messages.success(request, "Test event sent.")
+    messages.success(request, _("Test event sent."))
     return redirect(tenant_reverse(request.tenant, "webhooks:delivery", delivery_id=delivery.pk))
 
 
@@ -184,7 +189,9 @@ def delivery_detail(request, delivery_id):
             "body": json.dumps(delivery.body, indent=2, ensure_ascii=False),
             "headers": sorted(delivery.last_request_headers.items()),
             "replays": delivery.replays.order_by("-created_at", "-id")[:20],
-            "event_label": WEBHOOK_EVENTS.get(delivery.event, "Test event" if delivery.event == services.PING else ""),
+            "event_label": WEBHOOK_EVENTS.get(
+                delivery.event, _("Test event") if delivery.event == services.PING else ""
+            ),
         },
     )
 
@@ -194,14 +201,16 @@ def delivery_replay(request, delivery_id):
     delivery = delivery_get(tenant=request.tenant, delivery_id=delivery_id)
     if request.method == "POST":
         copy = services.delivery_replay(tenant=request.tenant, delivery=delivery, actor=request.user)
-        messages.success(request, f"Event sent again as delivery #{copy.pk}, with the same event id.")
+        messages.success(request, _("Event sent again as delivery #{pk}, with the same event id.").format(pk=copy.pk))
         return redirect(tenant_reverse(request.tenant, "webhooks:delivery", delivery_id=copy.pk))
     return confirm_page(
         request,
-        title="Replay webhook",
-        question=f"Send this {delivery.event} event to {delivery.endpoint.url} again?",
-        consequence="A new delivery goes out now with the same payload and event id, signed with the endpoint's "
-        "current secret. Receivers that de-duplicate by event id ignore it if they handled it already.",
-        confirm_label="Replay",
+        title=_("Replay webhook"),
+        question=_("Send this {event} event to {url} again?").format(event=delivery.event, url=delivery.endpoint.url),
+        consequence=_(
+            "A new delivery goes out now with the same payload and event id, signed with the endpoint's "
+            "current secret. Receivers that de-duplicate by event id ignore it if they handled it already."
+        ),
+        confirm_label=_("Replay"),
         cancel_url=tenant_reverse(request.tenant, "webhooks:delivery", delivery_id=delivery.pk),
     )

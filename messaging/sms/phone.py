@@ -3,8 +3,10 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-PHONE_INVALID = (
+PHONE_INVALID = gettext_noop(
     "“{text}” is not a phone number in international format: a + and the country code, then the number, "
     "8 to 15 digits in all (e.g. +44 7700 900123)."
 )
@@ -26,5 +28,5 @@ def phone_normalise(text: str) -> str:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if not compact.isascii() or not E164.match(compact):
-        raise ValidationError(PHONE_INVALID.format(text=shown or "(empty)"), code="phone")
+        raise ValidationError(_(PHONE_INVALID).format(text=shown or "(empty)"), code="phone")
     return compact

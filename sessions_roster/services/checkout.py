@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import normalize_email
 from accounts.services import client_for_booking
@@ -47,18 +49,20 @@ from .invitations import invitation_expire, invitation_refusal
 from .spots import person_lock, spot_take
 from .waitlist import close_waiting_for_registered, offer_lapse, spot_free
 
-CART_EMPTY = "Your cart is empty. Add a session first."
-SESSION_GONE = "A session in your cart is no longer offered; it was removed from your cart."
-SESSION_FULL_NOW = "“{title}” has just filled up. Remove it from your cart, or join its waitlist."
-NOT_OPEN_YET = "Registration for “{title}” opens on {when}."
-STARTED = "“{title}” has already started."
-ALREADY_REGISTERED_FOR = "{email} is already registered for “{title}”."
-PROOF_NEEDED = "The invitation to “{title}” is for its invited address only. Confirm that address first."
-LOCKED_EMAIL = "The invitation to “{title}” is for {email}: register with that address."
-OFFER_LAPSED = "The spot held for you in “{title}” is no longer held: the offer lapsed or was withdrawn."
-TOTAL_CHANGED = "The total has changed to {total} {currency} since you saw it. Check the summary and confirm again."
-ALREADY_CANCELLED = "This registration is already cancelled."
-NOT_AWAITING_PAYMENT = "This order is not awaiting payment."
+CART_EMPTY = gettext_noop("Your cart is empty. Add a session first.")
+SESSION_GONE = gettext_noop("A session in your cart is no longer offered; it was removed from your cart.")
+SESSION_FULL_NOW = gettext_noop("“{title}” has just filled up. Remove it from your cart, or join its waitlist.")
+NOT_OPEN_YET = gettext_noop("Registration for “{title}” opens on {when}.")
+STARTED = gettext_noop("“{title}” has already started.")
+ALREADY_REGISTERED_FOR = gettext_noop("{email} is already registered for “{title}”.")
+PROOF_NEEDED = gettext_noop("The invitation to “{title}” is for its invited address only. Confirm that address first.")
+LOCKED_EMAIL = gettext_noop("The invitation to “{title}” is for {email}: register with that address.")
+OFFER_LAPSED = gettext_noop("The spot held for you in “{title}” is no longer held: the offer lapsed or was withdrawn.")
+TOTAL_CHANGED = gettext_noop(
+    "The total has changed to {total} {currency} since you saw it. Check the summary and confirm again."
+)
+ALREADY_CANCELLED = gettext_noop("This registration is already cancelled.")
+NOT_AWAITING_PAYMENT = gettext_noop("This order is not awaiting payment.")
 
 
 class CheckoutError(Exception):
@@ -171,7 +175,7 @@ def _holders(tenant: Tenant, lines: list[CartLine]) -> dict:
 
 def _check_discount_fits(discount: DiscountCode, lines: list[QuotedLine]) -> None:
     if not discount_applies_to(discount, {line.session.pk for line in lines}):
-        raise DiscountRefused(DISCOUNT_NOT_FOR_THESE)
+        raise DiscountRefused(_(DISCOUNT_NOT_FOR_THESE))
 
 
 def _apply(quote: Quote, discount: DiscountCode) -> None:
@@ -195,7 +199,7 @@ def order_checkout(
     else (a discount used up meanwhile, a price changed), nothing is written and they are asked again."""
     lines = one_line_per_session(lines)
     if not lines:
-        raise CheckoutError(CART_EMPTY)
+        raise CheckoutError(_(CART_EMPTY))
     attendee = Attendee(attendee.first_name.strip(), attendee.last_name.strip(), normalize_email(attendee.email))
     try:
         with transaction.atomic():
@@ -204,7 +208,7 @@ def order_checkout(
         raise CheckoutError(str(exc)) from None
     except IntegrityError:
         # Two checkouts for the same person and session at once: the database let one through.
-        raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title="this session")) from None
+        raise CheckoutError(_(ALREADY_REGISTERED_FOR).format(email=attendee.email, title=_("this session"))) from None
     except CheckoutError:
         _close_overdue_holds(tenant, lines)
         raise
@@ -230,7 +234,7 @@ def _checkout(tenant, lines, attendee, discount_text, user, proven, expected_tot
         _apply(quote, discount)
         discount_use(tenant=tenant, discount=discount)
     if expected_total is not None and quote.total != expected_total:
-        raise CheckoutError(TOTAL_CHANGED.format(total=quote.total, currency=tenant.currency))
+        raise CheckoutError(_(TOTAL_CHANGED).format(total=quote.total, currency=tenant.currency))
     order = _order(tenant, quote, attendee, user)
     registrations = [_register(tenant, order, line, attendee) for line in quote.lines]
     notify.order_confirmation_email(tenant=tenant, order=order, registrations=registrations)
@@ -241,14 +245,14 @@ def _claim(tenant: Tenant, line: CartLine, attendee: Attendee, proven: frozenset
     """Make sure the line has a spot: the one its invitation or offer holds, or a free one taken now."""
     session = Session.objects.filter(tenant=tenant, pk=line.session_id).first()
     if session is None:
-        raise CheckoutError(SESSION_GONE)
+        raise CheckoutError(_(SESSION_GONE))
     if session.has_started:
-        raise CheckoutError(STARTED.format(title=session.title))
+        raise CheckoutError(_(STARTED).format(title=session.title))
     person_lock(session_id=session.pk, email=attendee.email)
     if Registration.objects.filter(
         tenant=tenant, session=session, email__iexact=attendee.email, status__in=HOLDING_REGISTRATION
     ).exists():
-        raise CheckoutError(ALREADY_REGISTERED_FOR.format(email=attendee.email, title=session.title))
+        raise CheckoutError(_(ALREADY_REGISTERED_FOR).format(email=attendee.email, title=session.title))
     # Their place on the waitlist ends with this registration. Done before any spot is taken: the
     # same order (waitlist entry, then session row) as lapsing or removing an offer.
     close_waiting_for_registered(tenant=tenant, session_id=session.pk, email=attendee.email, keep_id=line.entry_id)
@@ -295,9 +299,9 @@ def _claim_plain(tenant, session, attendee, proven) -> SessionInvitation | None:
             return _claim_invitation(tenant, session, invitation.pk, attendee, proven)
     if not session.registration_open:
         when = notify.local_time(tenant, session.registration_opens_at)
-        raise CheckoutError(NOT_OPEN_YET.format(title=session.title, when=when))
+        raise CheckoutError(_(NOT_OPEN_YET).format(title=session.title, when=when))
     if not spot_take(tenant=tenant, session_id=session.pk):
-        raise CheckoutError(SESSION_FULL_NOW.format(title=session.title))
+        raise CheckoutError(_(SESSION_FULL_NOW).format(title=session.title))
     return _close_pending_invitation(tenant, session, attendee.email)
 
 
@@ -307,7 +311,7 @@ def hold_problem(holder: SessionInvitation | WaitlistEntry | None, session: Sess
         return invitation_refusal(holder)
     if isinstance(holder, WaitlistEntry):
         if holder.status != WaitlistStatus.OFFERED or holder.offer_expires_at <= timezone.now():
-            return OFFER_LAPSED.format(title=session.title)
+            return _(OFFER_LAPSED).format(title=session.title)
     return ""
 
 
@@ -316,14 +320,14 @@ def _claim_invitation(tenant, session, invitation_id, attendee, proven) -> Sessi
         SessionInvitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id, session=session).first()
     )
     if invitation is None:
-        raise CheckoutError(SESSION_GONE)
+        raise CheckoutError(_(SESSION_GONE))
     if refusal := hold_problem(invitation, session):
         raise CheckoutError(refusal)
     if invitation.lock_to_email:
         if invitation.pk not in proven:
-            raise CheckoutError(PROOF_NEEDED.format(title=session.title))
+            raise CheckoutError(_(PROOF_NEEDED).format(title=session.title))
         if attendee.email != normalize_email(invitation.email):
-            raise CheckoutError(LOCKED_EMAIL.format(title=session.title, email=invitation.email))
+            raise CheckoutError(_(LOCKED_EMAIL).format(title=session.title, email=invitation.email))
     invitation.status = InvitationStatus.ACCEPTED
     invitation.closed_at = timezone.now()
     invitation.save(update_fields=["status", "closed_at"])
@@ -333,7 +337,7 @@ def _claim_invitation(tenant, session, invitation_id, attendee, proven) -> Sessi
 def _claim_offer(tenant, session, entry_id) -> WaitlistEntry:
     entry = WaitlistEntry.objects.select_for_update().filter(tenant=tenant, pk=entry_id, session=session).first()
     if entry is None or hold_problem(entry, session):
-        raise CheckoutError(OFFER_LAPSED.format(title=session.title))
+        raise CheckoutError(_(OFFER_LAPSED).format(title=session.title))
     entry.status = WaitlistStatus.REGISTERED
     entry.closed_at = timezone.now()
     entry.save(update_fields=["status", "closed_at"])
@@ -428,7 +432,7 @@ def order_mark_paid(*, tenant: Tenant, order: Order, actor) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(tenant=tenant, pk=order.pk)
         if order.status != OrderStatus.AWAITING_PAYMENT:
-            raise ValidationError(NOT_AWAITING_PAYMENT)
+            raise ValidationError(_(NOT_AWAITING_PAYMENT))
         order.status = OrderStatus.PAID
         order.paid_at = timezone.now()
         order.save(update_fields=["status", "paid_at"])
@@ -450,7 +454,7 @@ def registration_cancel(*, tenant: Tenant, registration: Registration, actor) ->
             .get(tenant=tenant, pk=registration.pk)
         )
         if registration.status == RegistrationStatus.CANCELLED:
-            raise ValidationError(ALREADY_CANCELLED)
+            raise ValidationError(_(ALREADY_CANCELLED))
         registration.status = RegistrationStatus.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.cancelled_by = actor

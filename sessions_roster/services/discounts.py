@@ -6,23 +6,25 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.models import Tenant
 
 from ..models import DiscountCode, DiscountKind, Session
 
 CENT = Decimal("0.01")
-DISCOUNT_CODE_TAKEN = "Another discount code in this workspace already has this code."
-DISCOUNT_PERCENT_TOO_HIGH = "A percentage can be at most 100."
-DISCOUNT_UNTIL_BEFORE_FROM = "“Valid until” must be after “valid from”."
-DISCOUNT_MAX_BELOW_USES = "This code has been used {uses} times already; the limit cannot go below that."
-DISCOUNT_UNKNOWN = "We do not know that discount code. Check the spelling."
-DISCOUNT_NOT_YET = "This discount code can be used from {when}."
-DISCOUNT_EXPIRED = "This discount code expired on {when}."
-DISCOUNT_USED_UP = "This discount code has been used as many times as allowed."
-DISCOUNT_NOT_FOR_THESE = "This discount code does not apply to the sessions in your cart."
-DISCOUNT_NOT_FOR_SESSION = "This discount code does not apply to this session."
+DISCOUNT_CODE_TAKEN = gettext_noop("Another discount code in this workspace already has this code.")
+DISCOUNT_PERCENT_TOO_HIGH = gettext_noop("A percentage can be at most 100.")
+DISCOUNT_UNTIL_BEFORE_FROM = gettext_noop("“Valid until” must be after “valid from”.")
+DISCOUNT_MAX_BELOW_USES = gettext_noop("This code has been used {uses} times already; the limit cannot go below that.")
+DISCOUNT_UNKNOWN = gettext_noop("We do not know that discount code. Check the spelling.")
+DISCOUNT_NOT_YET = gettext_noop("This discount code can be used from {when}.")
+DISCOUNT_EXPIRED = gettext_noop("This discount code expired on {when}.")
+DISCOUNT_USED_UP = gettext_noop("This discount code has been used as many times as allowed.")
+DISCOUNT_NOT_FOR_THESE = gettext_noop("This discount code does not apply to the sessions in your cart.")
+DISCOUNT_NOT_FOR_SESSION = gettext_noop("This discount code does not apply to this session.")
 
 
 class DiscountRefused(Exception):
@@ -38,11 +40,11 @@ def discount_save(*, tenant: Tenant, discount: DiscountCode | None = None, sessi
     fields["code"] = normalise_code(fields["code"])
     errors = {}
     if fields["kind"] == DiscountKind.PERCENT and fields["value"] > 100:
-        errors["value"] = DISCOUNT_PERCENT_TOO_HIGH
+        errors["value"] = _(DISCOUNT_PERCENT_TOO_HIGH)
     if fields.get("valid_from") and fields.get("valid_until") and fields["valid_until"] <= fields["valid_from"]:
-        errors["valid_until"] = DISCOUNT_UNTIL_BEFORE_FROM
+        errors["valid_until"] = _(DISCOUNT_UNTIL_BEFORE_FROM)
     if DiscountCode.objects.filter(tenant=tenant, code__iexact=fields["code"]).exclude(pk=discount.pk).exists():
-        errors["code"] = DISCOUNT_CODE_TAKEN
+        errors["code"] = _(DISCOUNT_CODE_TAKEN)
     if errors:
         raise ValidationError(errors)
     try:
@@ -52,13 +54,13 @@ def discount_save(*, tenant: Tenant, discount: DiscountCode | None = None, sessi
                 locked = DiscountCode.objects.select_for_update().get(tenant=tenant, pk=discount.pk)
                 discount.uses = locked.uses
                 if fields.get("max_uses") is not None and fields["max_uses"] < locked.uses:
-                    raise ValidationError({"max_uses": DISCOUNT_MAX_BELOW_USES.format(uses=locked.uses)})
+                    raise ValidationError({"max_uses": _(DISCOUNT_MAX_BELOW_USES).format(uses=locked.uses)})
             for name, value in fields.items():
                 setattr(discount, name, value)
             discount.save()
             discount.sessions.set([s for s in sessions if s.tenant_id == tenant.pk])
     except IntegrityError:
-        raise ValidationError({"code": DISCOUNT_CODE_TAKEN}) from None
+        raise ValidationError({"code": _(DISCOUNT_CODE_TAKEN)}) from None
     return discount
 
 
@@ -67,7 +69,7 @@ def discount_find(*, tenant: Tenant, text: str, lock: bool = False) -> DiscountC
     rows = DiscountCode.objects.filter(tenant=tenant, code__iexact=normalise_code(text))
     discount = (rows.select_for_update() if lock else rows).first()
     if discount is None:
-        raise DiscountRefused(DISCOUNT_UNKNOWN)
+        raise DiscountRefused(_(DISCOUNT_UNKNOWN))
     discount_check(tenant=tenant, discount=discount)
     return discount
 
@@ -76,17 +78,21 @@ def discount_check(*, tenant: Tenant, discount: DiscountCode) -> None:
     now = timezone.now()
     zone = tenant.zone
     if not discount.is_active:  # said as "unknown": a guess learns nothing from a retired code
-        raise DiscountRefused(DISCOUNT_UNKNOWN)
+        raise DiscountRefused(_(DISCOUNT_UNKNOWN))
     if discount.valid_from and discount.valid_from > now:
         raise DiscountRefused(
-            DISCOUNT_NOT_YET.format(when=f"{timezone.localtime(discount.valid_from, zone):%-d %B %Y, %H:%M}")
+            _(DISCOUNT_NOT_YET).format(
+                when=dateformat.format(timezone.localtime(discount.valid_from, zone), "j F Y, H:i")
+            )
         )
     if discount.valid_until and discount.valid_until <= now:
         raise DiscountRefused(
-            DISCOUNT_EXPIRED.format(when=f"{timezone.localtime(discount.valid_until, zone):%-d %B %Y, %H:%M}")
+            _(DISCOUNT_EXPIRED).format(
+                when=dateformat.format(timezone.localtime(discount.valid_until, zone), "j F Y, H:i")
+            )
         )
     if discount.max_uses is not None and discount.uses >= discount.max_uses:
-        raise DiscountRefused(DISCOUNT_USED_UP)
+        raise DiscountRefused(_(DISCOUNT_USED_UP))
 
 
 def discount_applies_to(discount: DiscountCode, session_ids: set[int]) -> set[int]:
@@ -141,7 +147,7 @@ def discount_use(*, tenant: Tenant, discount: DiscountCode) -> None:
     if discount.max_uses is not None:
         rows = rows.filter(uses__lt=F("max_uses"))
     if rows.update(uses=F("uses") + 1) != 1:
-        raise DiscountRefused(DISCOUNT_USED_UP)
+        raise DiscountRefused(_(DISCOUNT_USED_UP))
 
 
 def discount_give_back(*, tenant: Tenant, discount: DiscountCode) -> None:

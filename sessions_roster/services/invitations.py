@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import normalize_email
 from messaging.sms import phone_normalise
@@ -31,35 +33,39 @@ from .discounts import DISCOUNT_NOT_FOR_SESSION, DiscountRefused, discount_appli
 from .spots import person_lock, spot_add, spot_take
 from .waitlist import ALREADY_REGISTERED, SESSION_STARTED, spot_free
 
-SESSION_FULL = (
+SESSION_FULL = gettext_noop(
     "This session is full. Tick “Raise the capacity by one” to invite this person anyway; the session "
     "then takes one more person."
 )
-SESSION_NOT_HERE = "This session is not in this workspace."
-ALREADY_OFFERED = "This email address has an open waitlist offer for this session, which already holds a spot."
-ALREADY_INVITED = "This email address already has a pending invitation to this session."
-EXPIRY_IN_PAST = "The expiry must be in the future."
-EXPIRY_AFTER_START = "The expiry must be before the session starts."
-NOT_PENDING = "This invitation is no longer pending, so it cannot be {action}."
-SENT_A_MOMENT_AGO = "This invitation was sent a moment ago; it was not sent again."
+SESSION_NOT_HERE = gettext_noop("This session is not in this workspace.")
+ALREADY_OFFERED = gettext_noop(
+    "This email address has an open waitlist offer for this session, which already holds a spot."
+)
+ALREADY_INVITED = gettext_noop("This email address already has a pending invitation to this session.")
+EXPIRY_IN_PAST = gettext_noop("The expiry must be in the future.")
+EXPIRY_AFTER_START = gettext_noop("The expiry must be before the session starts.")
+NOT_PENDING = gettext_noop("This invitation is no longer pending, so it cannot be {action}.")
+SENT_A_MOMENT_AGO = gettext_noop("This invitation was sent a moment ago; it was not sent again.")
 RESEND_GUARD_SECONDS = 10
 
-LINK_CANCELLED = "This invitation was cancelled by the organiser, so the link no longer works."
-LINK_EXPIRED = "This invitation has expired, so the link no longer works. Its spot has been freed."
-LINK_USED = "This invitation has already been used to register. A link can be used once."
-LINK_UNKNOWN = "This invitation link is not valid. Check that you copied the whole link from the email."
-LINK_SESSION_STARTED = "This session has already started, so the invitation can no longer be used."
+LINK_CANCELLED = gettext_noop("This invitation was cancelled by the organiser, so the link no longer works.")
+LINK_EXPIRED = gettext_noop("This invitation has expired, so the link no longer works. Its spot has been freed.")
+LINK_USED = gettext_noop("This invitation has already been used to register. A link can be used once.")
+LINK_UNKNOWN = gettext_noop("This invitation link is not valid. Check that you copied the whole link from the email.")
+LINK_SESSION_STARTED = gettext_noop("This session has already started, so the invitation can no longer be used.")
 
-PROOF_SENT_A_MOMENT_AGO = "We sent a code a moment ago. Check your inbox (and spam folder) before asking again."
-PROOF_WRONG = "That code is not right. Check the email and try again."
-PROOF_EXPIRED = "That code has expired. Ask for a new one."
-PROOF_TOO_MANY = "Too many wrong codes. Ask for a new code."
-PROOF_NONE = "Ask for a code first."
-PROOF_NO_MORE_CODES = (
+PROOF_SENT_A_MOMENT_AGO = gettext_noop(
+    "We sent a code a moment ago. Check your inbox (and spam folder) before asking again."
+)
+PROOF_WRONG = gettext_noop("That code is not right. Check the email and try again.")
+PROOF_EXPIRED = gettext_noop("That code has expired. Ask for a new one.")
+PROOF_TOO_MANY = gettext_noop("Too many wrong codes. Ask for a new code.")
+PROOF_NONE = gettext_noop("Ask for a code first.")
+PROOF_NO_MORE_CODES = gettext_noop(
     "No more codes can be sent for this invitation. Sign in with the invited address, or ask the organiser "
     "to send the invitation again."
 )
-PROOF_NOT_NEEDED = "This invitation does not need a code."
+PROOF_NOT_NEEDED = gettext_noop("This invitation does not need a code.")
 PROOF_RESEND_SECONDS = 30
 
 
@@ -92,7 +98,7 @@ def invitation_send(
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages}) from None
     if session.tenant_id != tenant.pk:
-        raise ValidationError(SESSION_NOT_HERE)
+        raise ValidationError(_(SESSION_NOT_HERE))
     _check_new(tenant=tenant, session=session, discount_code=discount_code, expires_at=expires_at)
     salt = tokens.new_salt()
     token = tokens.link_token("sessions_roster.invitation", salt)
@@ -101,19 +107,19 @@ def invitation_send(
         if Registration.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status__in=HOLDING_REGISTRATION
         ).exists():
-            raise ValidationError({"email": ALREADY_REGISTERED})
+            raise ValidationError({"email": _(ALREADY_REGISTERED)})
         if WaitlistEntry.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status=WaitlistStatus.OFFERED
         ).exists():
-            raise ValidationError({"email": ALREADY_OFFERED})
+            raise ValidationError({"email": _(ALREADY_OFFERED)})
         if SessionInvitation.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status=InvitationStatus.PENDING
         ).exists():
-            raise ValidationError({"email": ALREADY_INVITED})
+            raise ValidationError({"email": _(ALREADY_INVITED)})
         raised = False
         if not spot_take(tenant=tenant, session_id=session.pk):
             if not raise_capacity:
-                raise ValidationError(SESSION_FULL, code="full")
+                raise ValidationError(_(SESSION_FULL), code="full")
             spot_add(tenant=tenant, session_id=session.pk)
             raised = True
         try:
@@ -132,22 +138,22 @@ def invitation_send(
                     created_by=actor,
                 )
         except IntegrityError:
-            raise ValidationError({"email": ALREADY_INVITED}) from None
+            raise ValidationError({"email": _(ALREADY_INVITED)}) from None
         _send(tenant=tenant, invitation=invitation, actor=actor)
     return invitation
 
 
 def _check_new(*, tenant, session, discount_code, expires_at) -> None:
     if session.has_started:
-        raise ValidationError(SESSION_STARTED)
+        raise ValidationError(_(SESSION_STARTED))
     if expires_at is not None:
         if expires_at <= timezone.now():
-            raise ValidationError({"expires_at": EXPIRY_IN_PAST})
+            raise ValidationError({"expires_at": _(EXPIRY_IN_PAST)})
         if expires_at > session.starts_at:
-            raise ValidationError({"expires_at": EXPIRY_AFTER_START})
+            raise ValidationError({"expires_at": _(EXPIRY_AFTER_START)})
     if discount_code is not None:
         if discount_code.tenant_id != tenant.pk or not discount_applies_to(discount_code, {session.pk}):
-            raise ValidationError({"discount_code": DISCOUNT_NOT_FOR_SESSION})
+            raise ValidationError({"discount_code": _(DISCOUNT_NOT_FOR_SESSION)})
         try:
             discount_check(tenant=tenant, discount=discount_code)
         except DiscountRefused as exc:
@@ -172,11 +178,11 @@ def invitation_resend(*, tenant: Tenant, invitation: SessionInvitation, actor) -
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
         if invitation.status != InvitationStatus.PENDING:
-            raise ValidationError(NOT_PENDING.format(action="resent"))
+            raise ValidationError(_(NOT_PENDING).format(action="resent"))
         if invitation.session.has_started:
-            raise ValidationError(SESSION_STARTED)
+            raise ValidationError(_(SESSION_STARTED))
         if invitation.sent_at and invitation.sent_at > timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS):
-            raise ValidationError(SENT_A_MOMENT_AGO)
+            raise ValidationError(_(SENT_A_MOMENT_AGO))
         _send(tenant=tenant, invitation=invitation, actor=actor)
     return invitation
 
@@ -186,7 +192,7 @@ def invitation_cancel(*, tenant: Tenant, invitation: SessionInvitation, actor) -
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
         if invitation.status != InvitationStatus.PENDING:
-            raise ValidationError(NOT_PENDING.format(action="cancelled"))
+            raise ValidationError(_(NOT_PENDING).format(action="cancelled"))
         _close(invitation, InvitationStatus.CANCELLED, actor=actor)
         spot_free(tenant=tenant, session_id=invitation.session_id)
     return invitation
@@ -238,11 +244,11 @@ def invitation_for_token(*, tenant: Tenant, token: str) -> SessionInvitation | N
 def invitation_refusal(invitation: SessionInvitation) -> str:
     """Why the invitation's link cannot be used now; "" while it can."""
     if invitation.is_due_to_expire:
-        return LINK_EXPIRED
+        return _(LINK_EXPIRED)
     return {
-        InvitationStatus.CANCELLED: LINK_CANCELLED,
-        InvitationStatus.EXPIRED: LINK_EXPIRED,
-        InvitationStatus.ACCEPTED: LINK_USED,
+        InvitationStatus.CANCELLED: _(LINK_CANCELLED),
+        InvitationStatus.EXPIRED: _(LINK_EXPIRED),
+        InvitationStatus.ACCEPTED: _(LINK_USED),
     }.get(invitation.status, "")
 
 
@@ -251,14 +257,14 @@ def invitation_open(*, tenant: Tenant, token: str) -> SessionInvitation:
     An invitation past its expiry is expired here and then (freeing its spot) if the sweeper has not."""
     invitation = invitation_for_token(tenant=tenant, token=token)
     if invitation is None:
-        raise InvitationClosed(LINK_UNKNOWN, status=404)
+        raise InvitationClosed(_(LINK_UNKNOWN), status=404)
     if invitation.is_due_to_expire:
         invitation_expire(tenant=tenant, invitation_id=invitation.pk)
         invitation.refresh_from_db()
     if refusal := invitation_refusal(invitation):
         raise InvitationClosed(refusal)
     if invitation.session.has_started:
-        raise InvitationClosed(LINK_SESSION_STARTED)
+        raise InvitationClosed(_(LINK_SESSION_STARTED))
     return invitation
 
 
@@ -272,14 +278,14 @@ def proof_send(*, tenant: Tenant, invitation: SessionInvitation) -> None:
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
         if invitation.status != InvitationStatus.PENDING or not invitation.lock_to_email:
-            raise ValidationError(PROOF_NOT_NEEDED)
+            raise ValidationError(_(PROOF_NOT_NEEDED))
         now = timezone.now()
         if invitation.proof_expires_at and invitation.proof_expires_at - timedelta(minutes=minutes) > now - timedelta(
             seconds=PROOF_RESEND_SECONDS
         ):
-            raise ValidationError(PROOF_SENT_A_MOMENT_AGO)
+            raise ValidationError(_(PROOF_SENT_A_MOMENT_AGO))
         if invitation.proof_codes_sent >= settings.EMAIL_PROOF_CODES:
-            raise ValidationError(PROOF_NO_MORE_CODES)
+            raise ValidationError(_(PROOF_NO_MORE_CODES))
         code = f"{secrets.randbelow(1_000_000):06d}"
         invitation.proof_hash = _proof_digest(invitation, code)
         invitation.proof_expires_at = now + timedelta(minutes=minutes)
@@ -295,11 +301,11 @@ def proof_check(*, tenant: Tenant, invitation: SessionInvitation, typed: str) ->
     with transaction.atomic():
         invitation = _locked(tenant, invitation.pk)
         if not invitation.proof_hash:
-            raise ValidationError(PROOF_NONE)
+            raise ValidationError(_(PROOF_NONE))
         if invitation.proof_attempts >= settings.EMAIL_PROOF_ATTEMPTS:
-            raise ValidationError(PROOF_TOO_MANY)
+            raise ValidationError(_(PROOF_TOO_MANY))
         if invitation.proof_expires_at <= timezone.now():
-            raise ValidationError(PROOF_EXPIRED)
+            raise ValidationError(_(PROOF_EXPIRED))
         if not hmac.compare_digest(invitation.proof_hash, _proof_digest(invitation, typed)):
             invitation.proof_attempts += 1
             invitation.save(update_fields=["proof_attempts"])
@@ -310,7 +316,7 @@ def proof_check(*, tenant: Tenant, invitation: SessionInvitation, typed: str) ->
             invitation.save(update_fields=["proof_hash", "proof_expires_at"])
             wrong = False
     if wrong:  # raised after the commit, so the wrong try stays counted
-        raise ValidationError(PROOF_WRONG)
+        raise ValidationError(_(PROOF_WRONG))
 
 
 def proves_address(*, invitation: SessionInvitation, user) -> bool:

@@ -2,9 +2,11 @@
 per action, so an action sends exactly one email however often it is retried."""
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from messaging.services import email_queue, sms_queue
+from tenancy.localization import money as format_money
+from tenancy.localization import when
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
 
@@ -23,16 +25,16 @@ from ..models import (
 def session_when(tenant: Tenant, session: Session) -> str:
     start = timezone.localtime(session.starts_at, tenant.zone)
     end = timezone.localtime(session.ends_at, tenant.zone)
-    until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%A %-d %B %Y, %H:%M}"
-    return f"{start:%A %-d %B %Y, %H:%M}–{until} ({tenant.time_zone})"
+    until = f"{end:%H:%M}" if end.date() == start.date() else dateformat.format(end, "l j F Y, H:i")
+    return f"{dateformat.format(start, 'l j F Y, H:i')}–{until} ({tenant.time_zone})"
 
 
 def local_time(tenant: Tenant, moment) -> str:
-    return f"{timezone.localtime(moment, tenant.zone):%A %-d %B %Y, %H:%M} ({tenant.time_zone})"
+    return f"{when(moment, tenant.zone)} ({tenant.time_zone})"
 
 
 def money(tenant: Tenant, amount) -> str:
-    return f"{amount:.2f} {tenant.currency}"
+    return format_money(amount, tenant.currency)
 
 
 def _session_context(tenant: Tenant, session: Session) -> dict:

@@ -4,19 +4,21 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.models import Tenant
 
 from ..models import Session
 from .waitlist import waitlist_offer_next
 
-CAPACITY_BELOW_TAKEN = (
+CAPACITY_BELOW_TAKEN = gettext_noop(
     "{taken} spots are taken or held (registrations, pending invitations, waitlist offers); "
     "the capacity cannot go below that."
 )
-ENDS_BEFORE_START = "The session must end after it starts."
-OPENS_AFTER_START = "Registration must open before the session starts."
-SESSION_IN_USE = (
+ENDS_BEFORE_START = gettext_noop("The session must end after it starts.")
+OPENS_AFTER_START = gettext_noop("Registration must open before the session starts.")
+SESSION_IN_USE = gettext_noop(
     "This session has registrations, invitations or a waitlist, so it cannot be deleted. Cancel those first, "
     "or mark the session unlisted."
 )
@@ -36,10 +38,10 @@ EDITABLE_FIELDS = (
 def _check_times(fields: dict) -> None:
     errors = {}
     if fields["ends_at"] <= fields["starts_at"]:
-        errors["ends_at"] = ENDS_BEFORE_START
+        errors["ends_at"] = _(ENDS_BEFORE_START)
     opens = fields.get("registration_opens_at")
     if opens and opens >= fields["starts_at"]:
-        errors["registration_opens_at"] = OPENS_AFTER_START
+        errors["registration_opens_at"] = _(OPENS_AFTER_START)
     if errors:
         raise ValidationError(errors)
 
@@ -56,7 +58,7 @@ def session_update(*, tenant: Tenant, session: Session, capacity: int, **fields)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(tenant=tenant, pk=session.pk)
         if capacity < session.spots_taken:
-            raise ValidationError({"capacity": CAPACITY_BELOW_TAKEN.format(taken=session.spots_taken)})
+            raise ValidationError({"capacity": _(CAPACITY_BELOW_TAKEN).format(taken=session.spots_taken)})
         for name in EDITABLE_FIELDS:
             setattr(session, name, fields[name])
         session.capacity = capacity
@@ -70,6 +72,6 @@ def session_delete(*, tenant: Tenant, session: Session) -> None:
     with transaction.atomic():
         session = Session.objects.select_for_update().get(tenant=tenant, pk=session.pk)
         if session.registrations.exists() or session.invitations.exists() or session.waitlist.exists():
-            raise ValidationError(SESSION_IN_USE)
+            raise ValidationError(_(SESSION_IN_USE))
         session.discount_codes.clear()
         session.delete()

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import normalize_email
 from tenancy import tokens
@@ -28,11 +30,11 @@ from ..models import (
 from . import notify
 from .spots import person_lock, spot_release, spot_take
 
-SESSION_STARTED = "This session has already started."
-WAITLIST_NOT_FULL = "There are spots left in this session: you can register now instead of waiting."
-ALREADY_WAITING = "This email address is already on the waitlist for this session."
-ALREADY_REGISTERED = "This email address is already registered for this session."
-ENTRY_CLOSED = "This person is no longer waiting."
+SESSION_STARTED = gettext_noop("This session has already started.")
+WAITLIST_NOT_FULL = gettext_noop("There are spots left in this session: you can register now instead of waiting.")
+ALREADY_WAITING = gettext_noop("This email address is already on the waitlist for this session.")
+ALREADY_REGISTERED = gettext_noop("This email address is already registered for this session.")
+ENTRY_CLOSED = gettext_noop("This person is no longer waiting.")
 
 
 def waitlist_join(*, tenant: Tenant, session: Session, first_name: str, last_name: str, email: str, user=None):
@@ -41,13 +43,13 @@ def waitlist_join(*, tenant: Tenant, session: Session, first_name: str, last_nam
         person_lock(session_id=session.pk, email=email)
         session = Session.objects.select_for_update().get(tenant=tenant, pk=session.pk)
         if session.has_started:
-            raise ValidationError(SESSION_STARTED)
+            raise ValidationError(_(SESSION_STARTED))
         if not session.is_full:
-            raise ValidationError(WAITLIST_NOT_FULL)
+            raise ValidationError(_(WAITLIST_NOT_FULL))
         if Registration.objects.filter(
             tenant=tenant, session=session, email__iexact=email, status__in=HOLDING_REGISTRATION
         ).exists():
-            raise ValidationError(ALREADY_REGISTERED)
+            raise ValidationError(_(ALREADY_REGISTERED))
         try:
             with transaction.atomic():
                 entry = WaitlistEntry.objects.create(
@@ -59,7 +61,7 @@ def waitlist_join(*, tenant: Tenant, session: Session, first_name: str, last_nam
                     user=user if user and user.is_authenticated else None,
                 )
         except IntegrityError:
-            raise ValidationError(ALREADY_WAITING) from None
+            raise ValidationError(_(ALREADY_WAITING)) from None
         position = WaitlistEntry.objects.filter(
             tenant=tenant, session=session, status=WaitlistStatus.WAITING, created_at__lte=entry.created_at
         ).count()
@@ -160,7 +162,7 @@ def waitlist_remove(*, tenant: Tenant, entry: WaitlistEntry) -> WaitlistEntry:
     with transaction.atomic():
         entry = WaitlistEntry.objects.select_for_update().get(tenant=tenant, pk=entry.pk)
         if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
-            raise ValidationError(ENTRY_CLOSED)
+            raise ValidationError(_(ENTRY_CLOSED))
         held = entry.status == WaitlistStatus.OFFERED
         entry.status = WaitlistStatus.REMOVED
         entry.closed_at = timezone.now()
