@@ -22,6 +22,7 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
         tenant=tenant,
         price_code="STD",
         service=open_every_day(ServiceFactory(tenant=tenant, name="Driving lesson")),
+        contract__name="Drivers 2027",
         contract__organisation__name="Northwind Logistics",
     )
     participant = ParticipantFactory(
@@ -86,3 +87,9 @@ def test_a_participant_books_with_their_code(live_server, page, screens, tenant)
     text = page.locator("pre.email-text").inner_text()
     assert "Hello Noor" in text and f"Reference: {booking.reference}" in text
     screens.shot("outbox-confirmation")
+
+    # The dashboard lists the contract with its redeemed code.
+    page.locator(".sidebar").get_by_role("link", name="Home").click()
+    expect(page.get_by_role("heading", name=tenant.name, exact=True)).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Drivers 2027")).to_be_visible()
+    screens.shot("dashboard")
