@@ -61,12 +61,13 @@ def _scale_top(peak: int) -> int:
     return 10 * power
 
 
-def bar_chart(series: Series) -> Chart | None:
+def bar_chart(series: Series, *, box_height: int = HEIGHT) -> Chart | None:
+    """``box_height`` in the units of the 720-wide view box: a lower chart for the dashboard home."""
     if not series.bars:
         return None
     top = _scale_top(series.peak)
     plot_width = WIDTH - LEFT - RIGHT
-    plot_height = HEIGHT - TOP - BOTTOM
+    plot_height = box_height - TOP - BOTTOM
     baseline = TOP + plot_height
     slot = plot_width / len(series.bars)
     bar_width = max(slot * (1 - GAP), 1)
@@ -84,4 +85,4 @@ def bar_chart(series: Series) -> Chart | None:
     labels = [AxisLabel(LEFT, first.label, "start")]
     if len(series.bars) > 1:
         labels.append(AxisLabel(WIDTH - RIGHT, last.label, "end"))
-    return Chart(WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, baseline, baseline + 22, bars, ticks, labels)
+    return Chart(WIDTH, box_height, LEFT, WIDTH - RIGHT, baseline, baseline + 22, bars, ticks, labels)

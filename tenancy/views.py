@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import client_count, user_find_by_email
+from analytics.charts import bar_chart
 from messaging.selectors import outbox_counts, outbox_list
 
-from . import branding, ratelimit, services
+from . import branding, dashboard, ratelimit, services
 from .decorators import public, staff_required
 from .forms import InviteForm, NewAccountForm, RoleForm, TenantSettingsForm
 from .models import Role
@@ -49,7 +50,10 @@ def workspaces(request):
 
 @staff_required()
 def home(request):
+    """The figures staff look at first; each links to its page (tenancy/dashboard.py)."""
     tenant = request.tenant
+    now, today = dashboard.local_now(tenant)
+    series = dashboard.redemptions_by_day(tenant=tenant, today=today)
     return render(
         request,
         "tenancy/home.html",
@@ -58,6 +62,13 @@ def home(request):
             "member_total": members_for_tenant(tenant=tenant).count(),
             "outbox": outbox_counts(tenant=tenant),
             "recent_emails": outbox_list(tenant=tenant)[:5],
+            "contracts": dashboard.contracts_open(tenant=tenant, today=today),
+            "sessions": dashboard.sessions_upcoming(tenant=tenant, now=now),
+            "seats": dashboard.seats_used(tenant=tenant),
+            "credits": dashboard.credits_outstanding(tenant=tenant, today=today),
+            "series": series,
+            "chart": bar_chart(series, box_height=dashboard.CHART_HEIGHT) if series.total else None,
+            "can_manage": request.membership.has_role(Role.ADMIN),
         },
     )
 
