@@ -47,6 +47,9 @@ def looks_right(page, accessibility, name):
 
 
 def test_booking_with_a_code_on_a_phone(live_server, phone, accessibility, tenant):
+    """With a light brand colour: white on it would be unreadable, the check sees dark text instead."""
+    tenant.brand_color = "#f5c400"
+    tenant.save(update_fields=["brand_color"])
     price = PriceFactory(tenant=tenant, price_code="STD")
     participant = ParticipantFactory(
         tenant=tenant, contract=price.contract, first_name="Noor", email="noor@example.com"

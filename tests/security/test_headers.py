@@ -40,7 +40,9 @@ def test_a_workspace_page_gets_its_brand_colour_through_a_nonce_that_changes_per
     for response in (first, second):
         [nonce] = parts(response).style_nonces
         assert directives(response)["style-src"] == ["'self'", f"'nonce-{nonce}'"]
-        assert f'<style nonce="{nonce}">:root {{ --brand: #aa3300; }}</style>' in response.content.decode()
+        assert f'<style nonce="{nonce}">:root {{ --brand: #aa3300; --brand-fill: #aa3300; --on-brand: #ffffff; ' in (
+            response.content.decode()
+        )
         nonces.append(nonce)
     assert nonces[0] != nonces[1] and len(nonces[0]) >= 24
 
