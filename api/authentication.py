@@ -11,7 +11,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication
@@ -19,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from tenancy.events import Actor, acting_as
+from tenancy.localization import tenant_locale
 from tenancy.scoping import isolated_scope
 
 from .selectors import api_key_for_text
@@ -124,6 +124,6 @@ class TenantApiView(APIView):
         tenant = key.tenant
         request.tenant = tenant
         actor = Actor(label=f"API key “{key.name}”", api_key_id=key.pk)
-        with isolated_scope(tenant=tenant), timezone.override(tenant.zone), acting_as(actor):
+        with isolated_scope(tenant=tenant), tenant_locale(tenant), acting_as(actor):
             api_key_mark_used(tenant=tenant, key=key)
             return super().dispatch(request, *args, **kwargs)

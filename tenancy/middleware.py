@@ -1,6 +1,7 @@
 """Resolve the tenant from ``/t/<slug>/…`` and run the request inside its scope.
 
-Every request starts from a fresh scope state: a tenant path gets that tenant's scope, the Django
+Every request starts from a fresh scope state: a tenant path gets that tenant's scope (and its language
+and time zone: tenancy/localization.py), the Django
 admin (platform operators) runs with scopes disabled, and every other path has no scope at all, so
 a tenant-owned model queried there raises instead of leaking.
 """
@@ -8,9 +9,9 @@ a tenant-owned model queried there raises instead of leaking.
 import re
 
 from django.http import Http404
-from django.utils import timezone
 
 from .events import acting_as, actor_of
+from .localization import tenant_locale
 from .scoping import isolated_scope
 from .selectors import tenant_by_slug
 
@@ -40,7 +41,7 @@ class TenantMiddleware:
             if tenant is None:
                 raise Http404("No such workspace.")
             request.tenant = tenant
-            with isolated_scope(tenant=tenant), timezone.override(tenant.zone):
+            with isolated_scope(tenant=tenant), tenant_locale(tenant):
                 return self.get_response(request)
         if request.path_info.startswith(ADMIN_PATH):
             with isolated_scope(_enabled=False):

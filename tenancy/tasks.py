@@ -6,6 +6,7 @@ from functools import partial
 from celery import Task
 from django.db import transaction
 
+from .localization import tenant_locale
 from .models import Tenant
 from .scoping import isolated_scope
 
@@ -15,7 +16,8 @@ logger = logging.getLogger(__name__)
 class TenantTask(Task):
     """Base class for tasks that act inside one tenant.
 
-    Call with ``tenant_id=<id or None>``; the body runs in a fresh scope of that tenant and receives
+    Call with ``tenant_id=<id or None>``; the body runs in a fresh scope of that tenant, in its language
+    and time zone (what it renders, emails included, reads as the tenant's pages do), and receives
     ``tenant=`` (``None`` is the platform scope). A tenant deleted meanwhile makes the task a no-op.
     """
 
@@ -30,7 +32,7 @@ class TenantTask(Task):
             if tenant is None:
                 logger.warning("Task %s skipped: tenant %s no longer exists.", self.name, tenant_id)
                 return None
-        with isolated_scope(tenant=tenant):
+        with isolated_scope(tenant=tenant), tenant_locale(tenant):
             return super().__call__(*args, tenant=tenant, **kwargs)
 
 

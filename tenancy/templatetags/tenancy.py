@@ -1,5 +1,6 @@
 from django import template
 
+from ..localization import money as format_money
 from ..urlresolvers import tenant_reverse
 
 register = template.Library()
@@ -22,3 +23,9 @@ def query_with(context, **changes):
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def money(amount, currency=""):
+    """``{{ price|money:tenant.currency }}``: "30.00 EUR" in English, "30,00 EUR" in Dutch."""
+    return format_money(amount, currency)
