@@ -2,18 +2,20 @@ import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from .models import Client
 from .services import password_reset_email_queue
 
-LOGIN_FAILED = "That email address and password do not match an account. Check both and try again."
-PHONE_INVALID = "Enter a phone number using digits, spaces and + ( ) - only."
+LOGIN_FAILED = gettext_noop("That email address and password do not match an account. Check both and try again.")
+PHONE_INVALID = gettext_noop("Enter a phone number using digits, spaces and + ( ) - only.")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-.]{6,40}$")
 
 
 class LoginForm(AuthenticationForm):
     # Switched-off accounts fail like a wrong password (Django's backend refuses them first).
-    error_messages = {**AuthenticationForm.error_messages, "invalid_login": LOGIN_FAILED}
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": gettext_lazy(LOGIN_FAILED)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,9 +39,9 @@ class ClientForm(forms.ModelForm):
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
         if phone and not PHONE_PATTERN.match(phone):
-            raise forms.ValidationError(PHONE_INVALID)
+            raise forms.ValidationError(_(PHONE_INVALID))
         return phone
 
 
 class ClientSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Search"))

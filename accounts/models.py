@@ -6,6 +6,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import TenantOwned
 
@@ -46,12 +47,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
-        default=False, help_text="Platform operator: can use the Django admin across all tenants."
+        default=False, help_text=gettext_lazy("Platform operator: can use the Django admin across all tenants.")
     )
     email_verified = models.BooleanField(
         default=True,
-        help_text="The person proved the address (an emailed link). False for a login someone else made for "
-        "them (a customer creating a learner) until they use such a link.",
+        help_text=gettext_lazy(
+            "The person proved the address (an emailed link). False for a login someone else made for "
+            "them (a customer creating a learner) until they use such a link."
+        ),
     )
     date_joined = models.DateTimeField(default=timezone.now)
 

@@ -6,6 +6,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from messaging.services import email_queue
 from tenancy.models import Tenant
@@ -13,8 +15,8 @@ from tenancy.scoping import isolated_scope
 
 from .models import Client, User, normalize_email
 
-CLIENT_EMAIL_TAKEN = "Another client in this workspace already has this email address."
-CLIENT_IN_USE = "This client has bookings, packages or other records, so the card cannot be deleted."
+CLIENT_EMAIL_TAKEN = gettext_noop("Another client in this workspace already has this email address.")
+CLIENT_IN_USE = gettext_noop("This client has bookings, packages or other records, so the card cannot be deleted.")
 
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "notes")
 
@@ -42,7 +44,7 @@ def _client_save(client: Client, fields: dict) -> Client:
         with transaction.atomic():
             client.save()
     except IntegrityError:  # the same email saved a moment ago by someone else
-        raise ValidationError({"email": CLIENT_EMAIL_TAKEN}) from None
+        raise ValidationError({"email": _(CLIENT_EMAIL_TAKEN)}) from None
     return client
 
 
@@ -63,7 +65,7 @@ def _check_email_free(client: Client) -> None:
         return
     taken = Client.objects.filter(tenant=client.tenant, email__iexact=client.email).exclude(pk=client.pk)
     if taken.exists():
-        raise ValidationError({"email": CLIENT_EMAIL_TAKEN})
+        raise ValidationError({"email": _(CLIENT_EMAIL_TAKEN)})
 
 
 def client_for_booking(*, tenant: Tenant, email: str, first_name: str, last_name: str, phone: str = "") -> Client:
@@ -101,7 +103,7 @@ def client_delete(*, tenant: Tenant, client: Client) -> None:
         with transaction.atomic():
             Client.objects.filter(tenant=tenant, pk=client.pk).delete()
     except ProtectedError:
-        raise ValidationError(CLIENT_IN_USE) from None
+        raise ValidationError(_(CLIENT_IN_USE)) from None
 
 
 def client_link_user(*, tenant: Tenant, client: Client, user: User) -> Client:

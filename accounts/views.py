@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 
 from tenancy import ratelimit
 from tenancy.decorators import customer_required, staff_required
@@ -32,7 +33,7 @@ class LoginView(auth_views.LoginView):
         # Failed sign-ins count per address and per account (tenancy/ratelimit.py); one that works is forgiven.
         self.counters = ratelimit.signin_counters(request, request.POST.get("username", ""))
         if outcome := ratelimit.attempt(*self.counters):
-            return ratelimit.refused(request, outcome, ratelimit.SIGNIN_REFUSED)
+            return ratelimit.refused(request, outcome, _(ratelimit.SIGNIN_REFUSED))
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
@@ -52,7 +53,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def post(self, request, *args, **kwargs):
         # Every request counts, per address and per email, whether or not the account exists.
         if outcome := ratelimit.attempt(*ratelimit.reset_counters(request, request.POST.get("email", ""))):
-            return ratelimit.refused(request, outcome, ratelimit.RESET_REFUSED)
+            return ratelimit.refused(request, outcome, _(ratelimit.RESET_REFUSED))
         return super().post(request, *args, **kwargs)
 
 
@@ -124,14 +125,14 @@ def client_delete(request, client_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return redirect(detail_url)
-        messages.success(request, f"Client {client.full_name} deleted.")
+        messages.success(request, _("Client {full_name} deleted.").format(full_name=client.full_name))
         return redirect(tenant_reverse(request.tenant, "clients:list"))
     return confirm_page(
         request,
-        title="Delete client",
-        question=f"Delete the card of {client.full_name}?",
+        title=_("Delete client"),
+        question=_("Delete the card of {full_name}?").format(full_name=client.full_name),
         consequence="Their name, contact details and notes are removed for good.",
-        confirm_label="Delete client",
+        confirm_label=_("Delete client"),
         cancel_url=detail_url,
     )
 

@@ -3,30 +3,32 @@
 from datetime import date
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from .selectors import Period
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
-BAD_DATE = "Enter a date as YYYY-MM-DD, e.g. 2026-03-31."
+BAD_DATE = gettext_noop("Enter a date as YYYY-MM-DD, e.g. 2026-03-31.")
 OUT_OF_RANGE = f"Pick a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
-ENDS_BEFORE_START = "The “to” date is before the “from” date."
-IGNORED = "The period was ignored: the figures below cover all time."
+ENDS_BEFORE_START = gettext_noop("The “to” date is before the “from” date.")
+IGNORED = gettext_noop("The period was ignored: the figures below cover all time.")
 
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
         required=False,
-        label="From",
+        label=gettext_lazy("From"),
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": BAD_DATE},
+        error_messages={"invalid": gettext_lazy(BAD_DATE)},
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
         required=False,
-        label="To",
+        label=gettext_lazy("To"),
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": BAD_DATE},
+        error_messages={"invalid": gettext_lazy(BAD_DATE)},
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
@@ -46,7 +48,7 @@ class PeriodForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", ENDS_BEFORE_START)
+            self.add_error("end", _(ENDS_BEFORE_START))
         return data
 
 

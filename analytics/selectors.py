@@ -23,7 +23,10 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Case, DateTimeField, F, OuterRef, QuerySet, Subquery, When
 from django.http import Http404
+from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from contracts.models import Contract
 from invitations.models import CodeSend, CodeStatus, InvitationCode, Redemption
@@ -199,7 +202,7 @@ CODE_DEFINITIONS = (
     ("Redemption rate", "redeemed ÷ issued."),
     ("Median time", "from a code's first send to its first redemption, over codes sent and then redeemed."),
 )
-NO_CAMPAIGN = "No campaign"
+NO_CAMPAIGN = gettext_noop("No campaign")
 
 
 class ContractDimension(CodeDimension):
@@ -223,12 +226,12 @@ class CampaignDimension(CodeDimension):
 
     def names(self, *, tenant, keys):
         # No campaign last; the tags in alphabetical order.
-        return {key: (key or NO_CAMPAIGN, "", (not key, key.lower(), key)) for key in keys}
+        return {key: (key or _(NO_CAMPAIGN), "", (not key, key.lower(), key)) for key in keys}
 
     def group_get(self, *, tenant, key):
         if key is None or not InvitationCode.objects.filter(tenant=tenant, campaign=key).exists():
             raise Http404("No codes carry this campaign tag.")
-        return key, key or NO_CAMPAIGN, ""
+        return key, key or _(NO_CAMPAIGN), ""
 
 
 class SessionDimension(Dimension):
@@ -437,7 +440,7 @@ def _next_bucket(day: date, unit: str) -> date:
 
 
 def _bucket_label(day: date, unit: str) -> str:
-    return day.strftime("%b %Y") if unit == "month" else day.isoformat()
+    return dateformat.format(day, "M Y") if unit == "month" else day.isoformat()
 
 
 def _per_day(inner: tuple[str, list], zone: ZoneInfo) -> Counter:

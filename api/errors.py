@@ -5,6 +5,7 @@ answer), never a server error for anything a client sends.
 """
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,11 +26,11 @@ def code_refusal(exc: code_services.CodeRefused) -> exceptions.APIException:
     found (404), a code for another email domain is a problem of the email field (400); a code that
     exists but cannot be used now (used up, expired, void, contract ended…) is a conflict (409)."""
     message = str(exc)
-    if message == code_services.CODE_MISTYPED:
+    if message == _(code_services.CODE_MISTYPED):
         return exceptions.ValidationError({"code": [message]})
-    if message == code_services.CODE_UNKNOWN:
+    if message == _(code_services.CODE_UNKNOWN):
         return exceptions.NotFound(message)
-    if message.startswith(code_services.CODE_WRONG_DOMAIN.split("{")[0]):
+    if message.startswith(_(code_services.CODE_WRONG_DOMAIN).split("{")[0]):
         return exceptions.ValidationError({"email": [message]})
     return Conflict(message)
 
@@ -39,7 +40,7 @@ def as_api_error(exc: ValidationError) -> exceptions.ValidationError:
         return exceptions.ValidationError(
             {("detail" if field == "__all__" else field): messages for field, messages in exc.message_dict.items()}
         )
-    return exceptions.ValidationError({"detail": exc.messages[0] if exc.messages else "Invalid input."})
+    return exceptions.ValidationError({"detail": exc.messages[0] if exc.messages else _("Invalid input.")})
 
 
 def exception_handler(exc, context):

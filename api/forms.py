@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from .models import ApiKey, KeyScope
 
@@ -7,12 +8,14 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(
         max_length=ApiKey._meta.get_field("name").max_length,
         validators=ApiKey._meta.get_field("name").validators,
-        help_text="Who or what uses it, e.g. “CRM sync”. Shown in the audit trail.",
+        help_text=gettext_lazy("Who or what uses it, e.g. “CRM sync”. Shown in the audit trail."),
     )
     scope = forms.ChoiceField(
         choices=KeyScope.choices,
         initial=KeyScope.READ,
         widget=forms.RadioSelect,
-        label="Access",
-        help_text="Read only: lists and lookups. Read and write also generates codes, redeems them and imports.",
+        label=gettext_lazy("Access"),
+        help_text=gettext_lazy(
+            "Read only: lists and lookups. Read and write also generates codes, redeems them and imports."
+        ),
     )

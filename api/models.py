@@ -8,13 +8,14 @@ cannot make a working key, and the full key is shown once, when it is created.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
 
 
 class KeyScope(models.TextChoices):
-    READ = "read", "Read only"
-    READ_WRITE = "read_write", "Read and write"
+    READ = "read", gettext_lazy("Read only")
+    READ_WRITE = "read_write", gettext_lazy("Read and write")
 
 
 class ApiKey(TenantOwned):

@@ -4,6 +4,8 @@ Input serializers only read types (numbers, ISO 8601 date-times, booleans); the 
 pages' own forms and services, called by the views (api/views.py), so they exist once.
 """
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from bookings.forms import YEAR_OUT_OF_RANGE, check_year
@@ -38,7 +40,7 @@ class ContractSerializer(serializers.Serializer):
 
 class CodeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    code = serializers.CharField(source="shown", help_text="As printed: prefix and groups of five.")
+    code = serializers.CharField(source="shown", help_text=gettext_lazy("As printed: prefix and groups of five."))
     contract_id = serializers.IntegerField()
     price = PriceSerializer()
     status = serializers.ChoiceField(choices=ShownStatus.choices, source="shown_status")
@@ -64,7 +66,7 @@ class BatchSerializer(serializers.Serializer):
     valid_until = serializers.DateTimeField(allow_null=True)
     restricted_domain = serializers.CharField()
     campaign = serializers.CharField()
-    status = serializers.CharField(help_text="queued, running, done or failed.")
+    status = serializers.CharField(help_text=gettext_lazy("queued, running, done or failed."))
     created_count = serializers.IntegerField()
     percent = serializers.IntegerField()
     error = serializers.CharField()
@@ -143,11 +145,13 @@ class LearnerRegistrationSerializer(serializers.Serializer):
     starts_on = serializers.DateField()
     ends_on = serializers.DateField()
     granted_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True, help_text="Set when the access was removed.")
+    revoked_at = serializers.DateTimeField(allow_null=True, help_text=gettext_lazy("Set when the access was removed."))
 
 
 class CreditSerializer(serializers.Serializer):
-    service_id = serializers.IntegerField(allow_null=True, help_text="Empty: a shared pool for every covered service.")
+    service_id = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("Empty: a shared pool for every covered service.")
+    )
     service = serializers.SerializerMethodField()
     used = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -171,9 +175,13 @@ class ClientPackageSerializer(serializers.Serializer):
     name = serializers.CharField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     amount_paid = serializers.DecimalField(max_digits=10, decimal_places=2)
-    expires_on = serializers.DateField(help_text="The last day a credit can be used, in the workspace's time zone.")
-    status = serializers.CharField(help_text="As stored: awaiting_payment, active or cancelled.")
-    state = serializers.CharField(help_text="As staff see it: Active, Awaiting payment, Cancelled, Expired or Used up.")
+    expires_on = serializers.DateField(
+        help_text=gettext_lazy("The last day a credit can be used, in the workspace's time zone.")
+    )
+    status = serializers.CharField(help_text=gettext_lazy("As stored: awaiting_payment, active or cancelled."))
+    state = serializers.CharField(
+        help_text=gettext_lazy("As staff see it: Active, Awaiting payment, Cancelled, Expired or Used up.")
+    )
     credits = CreditSerializer(many=True, source="credits.all")
     created_at = serializers.DateTimeField()
 
@@ -189,13 +197,17 @@ class ImportJobSerializer(serializers.Serializer):
     kind = serializers.CharField()
     contract_id = serializers.SerializerMethodField()
     original_name = serializers.CharField()
-    status = serializers.CharField(help_text="validating, invalid, valid, committing, committed or failed.")
+    status = serializers.CharField(
+        help_text=gettext_lazy("validating, invalid, valid, committing, committed or failed.")
+    )
     progress = serializers.SerializerMethodField()
     total_rows = serializers.IntegerField()
     problem_count = serializers.IntegerField()
-    problems = serializers.ListField(child=serializers.DictField(), help_text="The first 1,000, by row and column.")
-    plan = serializers.DictField(help_text="What committing will do (a clean file).")
-    summary = serializers.DictField(help_text="What committing did.")
+    problems = serializers.ListField(
+        child=serializers.DictField(), help_text=gettext_lazy("The first 1,000, by row and column.")
+    )
+    plan = serializers.DictField(help_text=gettext_lazy("What committing will do (a clean file)."))
+    summary = serializers.DictField(help_text=gettext_lazy("What committing did."))
     failure = serializers.CharField()
     created_at = serializers.DateTimeField()
     validated_at = serializers.DateTimeField(allow_null=True)
@@ -231,22 +243,28 @@ class CodeFilters(serializers.Serializer):
     campaign = serializers.CharField(max_length=50, required=False)
     participant = serializers.IntegerField(min_value=1, max_value=2**62, required=False)
     code = serializers.CharField(
-        max_length=60, required=False, help_text="The start of a code, typed loosely (case, spaces, hyphens)."
+        max_length=60,
+        required=False,
+        help_text=gettext_lazy("The start of a code, typed loosely (case, spaces, hyphens)."),
     )
 
     def validate_code(self, value):
         canonical = code_text.normalise(value)
         if not code_text.is_well_formed(canonical):
-            raise serializers.ValidationError("Use the letters and digits of a code.")
+            raise serializers.ValidationError(_("Use the letters and digits of a code."))
         return canonical
 
 
 class BatchInput(serializers.Serializer):
-    price = serializers.IntegerField(help_text="A price id of the contract (GET /contracts/).")
+    price = serializers.IntegerField(help_text=gettext_lazy("A price id of the contract (GET /contracts/)."))
     quantity = serializers.IntegerField(help_text="1–100,000.")
-    width = serializers.IntegerField(required=False, help_text="Characters after the prefix, 6–20 (default 10).")
-    accept_short = serializers.BooleanField(required=False, help_text="Required true for a width below 10.")
-    max_uses = serializers.IntegerField(required=False, help_text="Uses per code (default 1).")
+    width = serializers.IntegerField(
+        required=False, help_text=gettext_lazy("Characters after the prefix, 6–20 (default 10).")
+    )
+    accept_short = serializers.BooleanField(
+        required=False, help_text=gettext_lazy("Required true for a width below 10.")
+    )
+    max_uses = serializers.IntegerField(required=False, help_text=gettext_lazy("Uses per code (default 1)."))
     valid_from = MomentField(required=False, allow_null=True)
     valid_until = MomentField(required=False, allow_null=True)
     restricted_domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
@@ -254,24 +272,34 @@ class BatchInput(serializers.Serializer):
 
 
 class LookupInput(serializers.Serializer):
-    code = serializers.CharField(max_length=64, help_text="As the person typed it: case, spaces, hyphens are fine.")
+    code = serializers.CharField(
+        max_length=64, help_text=gettext_lazy("As the person typed it: case, spaces, hyphens are fine.")
+    )
 
 
 class RedeemInput(serializers.Serializer):
     code = serializers.CharField(max_length=64)
-    starts_at = MomentField(help_text="One of the times of the code lookup's `times`.")
-    service = serializers.IntegerField(required=False, help_text="Optional: the code's service id, checked.")
-    first_name = _text(required=False, help_text="Default: the code's participant's.")
-    last_name = _text(required=False, help_text="Default: the code's participant's.")
-    email = serializers.CharField(max_length=254, required=False, help_text="Default: the code's participant's.")
+    starts_at = MomentField(help_text=gettext_lazy("One of the times of the code lookup's `times`."))
+    service = serializers.IntegerField(
+        required=False, help_text=gettext_lazy("Optional: the code's service id, checked.")
+    )
+    first_name = _text(required=False, help_text=gettext_lazy("Default: the code's participant's."))
+    last_name = _text(required=False, help_text=gettext_lazy("Default: the code's participant's."))
+    email = serializers.CharField(
+        max_length=254, required=False, help_text=gettext_lazy("Default: the code's participant's.")
+    )
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
 class BookingFilters(serializers.Serializer):
-    starts_from = MomentField(required=False, validators=[check_year], help_text="Bookings starting at or after this.")
-    starts_before = MomentField(required=False, validators=[check_year], help_text="Bookings starting before this.")
+    starts_from = MomentField(
+        required=False, validators=[check_year], help_text=gettext_lazy("Bookings starting at or after this.")
+    )
+    starts_before = MomentField(
+        required=False, validators=[check_year], help_text=gettext_lazy("Bookings starting before this.")
+    )
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)
     service = serializers.IntegerField(min_value=1, max_value=2**62, required=False)
 
@@ -285,21 +313,26 @@ class RegistrationFilters(serializers.Serializer):
 
 
 class LearnerRegistrationFilters(serializers.Serializer):
-    email = serializers.EmailField(required=False, help_text="Only this learner's registrations.")
+    email = serializers.EmailField(required=False, help_text=gettext_lazy("Only this learner's registrations."))
     product_session = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this course session's."
+        required=False, min_value=1, max_value=2**63 - 1, help_text=gettext_lazy("Only this course session's.")
     )
     active = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="true: current access only; false: removed only."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("true: current access only; false: removed only."),
     )
 
 
 class PackageFilters(serializers.Serializer):
-    email = serializers.EmailField(required=False, help_text="Only this client's packages.")
+    email = serializers.EmailField(required=False, help_text=gettext_lazy("Only this client's packages."))
 
 
 class ImportInput(serializers.Serializer):
-    file = serializers.FileField(help_text="The participants CSV (as downloaded from the contract), UTF-8.")
+    file = serializers.FileField(
+        help_text=gettext_lazy("The participants CSV (as downloaded from the contract), UTF-8.")
+    )
 
 
 class TimeSerializer(serializers.Serializer):
@@ -312,4 +345,4 @@ class LookupSerializer(serializers.Serializer):
     service_id = serializers.IntegerField()
     service = serializers.CharField()
     participant = ParticipantSerializer(allow_null=True)
-    times = TimeSerializer(many=True, help_text="Free times in the next two weeks the code may book.")
+    times = TimeSerializer(many=True, help_text=gettext_lazy("Free times in the next two weeks the code may book."))

@@ -5,6 +5,8 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.events import publish
 from tenancy.models import Tenant
@@ -12,8 +14,8 @@ from tenancy.models import Tenant
 from . import keys
 from .models import ApiKey, KeyScope
 
-ALREADY_REVOKED = "This key is already revoked."
-NAME_REQUIRED = "Give the key a name, e.g. the program that will use it."
+ALREADY_REVOKED = gettext_noop("This key is already revoked.")
+NAME_REQUIRED = gettext_noop("Give the key a name, e.g. the program that will use it.")
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
@@ -21,7 +23,7 @@ def api_key_create(*, tenant: Tenant, name: str, scope: str, actor) -> tuple[Api
     """A new key and its full text, which is not stored and cannot be shown again."""
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError({"name": NAME_REQUIRED})
+        raise ValidationError({"name": _(NAME_REQUIRED)})
     scope = KeyScope(scope)
     text, prefix, secret_hash = keys.new_key()
     with transaction.atomic():
@@ -46,7 +48,7 @@ def api_key_revoke(*, tenant: Tenant, key: ApiKey, actor) -> ApiKey:
         if not ApiKey.objects.filter(tenant=tenant, pk=key.pk, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor
         ):
-            raise ValidationError(ALREADY_REVOKED)
+            raise ValidationError(_(ALREADY_REVOKED))
         key.refresh_from_db()
         publish(
             tenant=tenant,

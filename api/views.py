@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -44,10 +46,10 @@ from .selectors import client_packages_listed, learner_registrations_listed
 
 FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2101, 1, 1, tzinfo=UTC)
-NOT_THE_CODES_SERVICE = "This code is for {service} (id {id}); leave `service` out or send that id."
-TIME_NOT_OFFERED = "That time is not one this code can book. Pick one of the `times` of the code lookup."
-NO_SUCH_SERVICE = "No such service."
-NEEDS_A_PRICE = "This contract has no prices yet; codes carry a price."
+NOT_THE_CODES_SERVICE = gettext_noop("This code is for {service} (id {id}); leave `service` out or send that id.")
+TIME_NOT_OFFERED = gettext_noop("That time is not one this code can book. Pick one of the `times` of the code lookup.")
+NO_SUCH_SERVICE = gettext_noop("No such service.")
+NEEDS_A_PRICE = gettext_noop("This contract has no prices yet; codes carry a price.")
 
 ERRORS = {
     400: OpenApiResponse(description="Bad input: `{field: [message]}` or `{detail: message}`."),
@@ -142,7 +144,7 @@ class ContractCodes(ListView):
         data = parsed(out.BatchInput, request.data)
         prices = prices_of(tenant=tenant, contract=contract)
         if not prices.exists():
-            raise ValidationError({"price": [NEEDS_A_PRICE]})
+            raise ValidationError({"price": [_(NEEDS_A_PRICE)]})
         form = GenerateForm(
             {"width": code_services.codes.DEFAULT_WIDTH, "max_uses": 1, **data},
             prices=prices,
@@ -241,7 +243,7 @@ class CodeRedeem(TenantApiView):
         code = code_services.code_check(tenant=tenant, typed=data["code"])
         service = code.price.service
         if data.get("service") not in (None, service.pk):
-            raise ValidationError({"service": [NOT_THE_CODES_SERVICE.format(service=service.name, id=service.pk)]})
+            raise ValidationError({"service": [_(NOT_THE_CODES_SERVICE).format(service=service.name, id=service.pk)]})
         details = {**code_prefill(code), **{k: v for k, v in data.items() if k in DetailsForm.base_fields}}
         form = DetailsForm({k: ("" if v is None else v) for k, v in details.items()})
         if not form.is_valid():
@@ -252,7 +254,7 @@ class CodeRedeem(TenantApiView):
         except (OverflowError, ValueError):
             chosen = ""
         if code_time_offered(tenant=tenant, service=service, code=code, first=first, days=days, chosen=chosen) is None:
-            raise ValidationError({"starts_at": [TIME_NOT_OFFERED]})
+            raise ValidationError({"starts_at": [_(TIME_NOT_OFFERED)]})
         booking = code_services.code_redeem_and_book(
             tenant=tenant,
             code=code,
@@ -293,7 +295,7 @@ class BookingList(ListView):
             try:
                 service = service_get(tenant=tenant, service_id=filters["service"])
             except Http404:
-                raise ValidationError({"service": [NO_SUCH_SERVICE]}) from None
+                raise ValidationError({"service": [_(NO_SUCH_SERVICE)]}) from None
         rows = bookings_between(
             tenant=tenant,
             start=filters.get("starts_from", FAR_PAST),

@@ -4,6 +4,8 @@ once, on the page after the form: tenancy/shown_once.py), revoking one after a c
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
@@ -15,7 +17,7 @@ from . import services
 from .forms import ApiKeyForm
 from .selectors import api_key_get, api_keys_of
 
-SHOWN_ALREADY = (
+SHOWN_ALREADY = gettext_noop(
     "The key “{name}” was shown once and cannot be shown again; if it was lost, revoke it and create another."
 )
 
@@ -44,7 +46,7 @@ def key_created(request, api_key_id):
     key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
     text = take_to_show(request, "api-key", key.pk)
     if text is None:
-        messages.info(request, SHOWN_ALREADY.format(name=key.name))
+        messages.info(request, _(SHOWN_ALREADY).format(name=key.name))
         return redirect(tenant_reverse(request.tenant, "api_keys:list"))
     return not_stored(render(request, "api/key_created.html", {"key": key, "text": text}))
 
@@ -59,16 +61,18 @@ def key_revoke(request, api_key_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"API key “{key.name}” revoked. Programs using it are refused from now on.")
+            messages.success(
+                request, _("API key “{name}” revoked. Programs using it are refused from now on.").format(name=key.name)
+            )
         return redirect(back)
     if not key.is_active:
-        messages.info(request, services.ALREADY_REVOKED)
+        messages.info(request, _(services.ALREADY_REVOKED))
         return redirect(back)
     return confirm_page(
         request,
-        title="Revoke API key",
-        question=f"Revoke the API key “{key.name}” ({key.prefix}…)?",
+        title=_("Revoke API key"),
+        question=_("Revoke the API key “{name}” ({prefix}…)?").format(name=key.name, prefix=key.prefix),
         consequence="Every program using it is refused at once. This cannot be undone; a new key can be created.",
-        confirm_label="Revoke key",
+        confirm_label=_("Revoke key"),
         cancel_url=back,
     )

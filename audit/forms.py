@@ -1,20 +1,28 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bookings.forms import check_year
 
 from .models import Action
 
-DATES_ORDER = "“To” must not be before “from”."
+DATES_ORDER = gettext_noop("“To” must not be before “from”.")
 
 
 class AuditFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
     action = forms.ChoiceField(required=False, choices=[("", "All actions"), *Action.choices])
     start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=[check_year]
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_year],
     )
     end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), validators=[check_year]
+        required=False,
+        label=gettext_lazy("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_year],
     )
     object_type = forms.RegexField(required=False, regex=r"^[a-z_]+\.[a-z_]+$", max_length=100)
     object_id = forms.RegexField(required=False, regex=r"^[0-9A-Za-z_-]{1,40}$", max_length=40)
@@ -26,7 +34,7 @@ class AuditFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and end < start:
-            self.add_error("end", DATES_ORDER)
+            self.add_error("end", _(DATES_ORDER))
             cleaned.pop("end", None)
         return cleaned
 

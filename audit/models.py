@@ -6,19 +6,20 @@ import json
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import TenantOwned
 
 
 class Action(models.TextChoices):
-    CREATE = "create", "Created"
-    CHANGE = "change", "Changed"
-    DELETE = "delete", "Deleted"
-    SEND = "send", "Sent"
-    REDEEM = "redeem", "Redeemed"
-    REVOKE = "revoke", "Revoked"
-    IMPORT = "import", "Imported"
-    OTHER = "other", "Other"
+    CREATE = "create", gettext_lazy("Created")
+    CHANGE = "change", gettext_lazy("Changed")
+    DELETE = "delete", gettext_lazy("Deleted")
+    SEND = "send", gettext_lazy("Sent")
+    REDEEM = "redeem", gettext_lazy("Redeemed")
+    REVOKE = "revoke", gettext_lazy("Revoked")
+    IMPORT = "import", gettext_lazy("Imported")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class AuditEvent(TenantOwned):
@@ -26,7 +27,9 @@ class AuditEvent(TenantOwned):
 
     occurred_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=10, choices=Action.choices)
-    event = models.CharField(max_length=80, help_text="What happened, e.g. code.redeemed or accounts.client.changed.")
+    event = models.CharField(
+        max_length=80, help_text=gettext_lazy("What happened, e.g. code.redeemed or accounts.client.changed.")
+    )
     actor_label = models.CharField(max_length=254)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False

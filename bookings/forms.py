@@ -2,11 +2,13 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from .models import Service, Weekday, WeeklyAvailability
 
-YEAR_OUT_OF_RANGE = "Enter a date between the years 2000 and 2100."
-AVAILABILITY_TOO_SHORT = "From start to end there must be room for at least one {minutes}-minute slot."
+YEAR_OUT_OF_RANGE = gettext_noop("Enter a date between the years 2000 and 2100.")
+AVAILABILITY_TOO_SHORT = gettext_noop("From start to end there must be room for at least one {minutes}-minute slot.")
 
 
 class ServiceForm(forms.ModelForm):
@@ -40,19 +42,21 @@ class AvailabilityForm(forms.ModelForm):
             day = datetime(2000, 1, 3)
             room = datetime.combine(day, end) - datetime.combine(day, start)
             if room < timedelta(minutes=self.service.duration_minutes):
-                self.add_error("end_time", AVAILABILITY_TOO_SHORT.format(minutes=self.service.duration_minutes))
+                self.add_error("end_time", _(AVAILABILITY_TOO_SHORT).format(minutes=self.service.duration_minutes))
         return cleaned
 
 
 def check_year(day) -> None:
     """Dates far from now cannot be stored or computed with in every time zone; refuse them."""
     if day is not None and not settings.EARLIEST_YEAR <= day.year <= settings.LATEST_YEAR:
-        raise forms.ValidationError(YEAR_OUT_OF_RANGE)
+        raise forms.ValidationError(_(YEAR_OUT_OF_RANGE))
 
 
 class CalendarFilterForm(forms.Form):
     week = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[check_year])
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="All services")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label=gettext_lazy("All services")
+    )
 
     def __init__(self, *args, services, **kwargs):
         super().__init__(*args, **kwargs)

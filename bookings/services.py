@@ -14,21 +14,24 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.services import client_for_booking
 from messaging.services import email_queue
 from tenancy.events import publish
+from tenancy.localization import money, when
 from tenancy.models import Tenant
 
 from .models import Booking, BookingStatus, Service, Slot, WeeklyAvailability
 from .selectors import slot_offer
 
-SLOT_NOT_OFFERED = "That time is not offered for this service. Pick one of the times listed."
-SLOT_FULL = "That time has just been fully booked. Please pick another time."
-SLOT_IN_PAST = "That time has already started. Please pick a later time."
-SLOT_TOO_FAR = "That time is too far ahead to book yet. Please pick an earlier time."
-ALREADY_CANCELLED = "This booking is already cancelled."
-SERVICE_NAME_TAKEN = "Another service already has this name."
+SLOT_NOT_OFFERED = gettext_noop("That time is not offered for this service. Pick one of the times listed.")
+SLOT_FULL = gettext_noop("That time has just been fully booked. Please pick another time.")
+SLOT_IN_PAST = gettext_noop("That time has already started. Please pick a later time.")
+SLOT_TOO_FAR = gettext_noop("That time is too far ahead to book yet. Please pick an earlier time.")
+ALREADY_CANCELLED = gettext_noop("This booking is already cancelled.")
+SERVICE_NAME_TAKEN = gettext_noop("Another service already has this name.")
 
 
 class BookingError(Exception):
@@ -57,12 +60,12 @@ def service_save(*, tenant: Tenant, service: Service | None = None, **fields) ->
     for name, value in fields.items():
         setattr(service, name, value)
     if Service.objects.filter(tenant=tenant, name__iexact=service.name).exclude(pk=service.pk).exists():
-        raise ValidationError({"name": SERVICE_NAME_TAKEN})
+        raise ValidationError({"name": _(SERVICE_NAME_TAKEN)})
     try:
         with transaction.atomic():
             service.save()
     except IntegrityError:
-        raise ValidationError({"name": SERVICE_NAME_TAKEN}) from None
+        raise ValidationError({"name": _(SERVICE_NAME_TAKEN)}) from None
     return service
 
 
@@ -96,20 +99,20 @@ def slot_take_seat(*, tenant: Tenant, service: Service, starts_at: datetime) -> 
     racing for the last seat cannot both get it, and no row back means the slot is full.
     """
     if not in_horizon(starts_at):
-        raise BookingError(SLOT_TOO_FAR)
+        raise BookingError(_(SLOT_TOO_FAR))
     offer = slot_offer(tenant=tenant, service=service, starts_at=starts_at, count_taken=False)
     if offer is None:
-        raise BookingError(SLOT_NOT_OFFERED)
+        raise BookingError(_(SLOT_NOT_OFFERED))
     if offer.starts_at <= timezone.now():
-        raise BookingError(SLOT_IN_PAST)
+        raise BookingError(_(SLOT_IN_PAST))
     if offer.capacity < 1:
-        raise BookingError(SLOT_FULL)
+        raise BookingError(_(SLOT_FULL))
     with connection.cursor() as cursor:
         moments = [connection.ops.adapt_datetimefield_value(m) for m in (offer.starts_at, offer.ends_at)]
         cursor.execute(_TAKE_SEAT, [tenant.pk, service.pk, *moments, offer.capacity])
         row = cursor.fetchone()
     if row is None:
-        raise BookingError(SLOT_FULL)
+        raise BookingError(_(SLOT_FULL))
     values = {
         "id": row[0],
         "tenant_id": tenant.pk,
@@ -183,7 +186,6 @@ def booking_create(
     )
     if not booking.email:  # a card without an address: nobody to tell
         return booking
-    local = timezone.localtime(booking.starts_at, tenant.zone)
     email_queue(
         tenant=tenant,
         to=booking.email,
@@ -191,9 +193,9 @@ def booking_create(
         context={
             "name": booking.first_name,
             "service": service.name,
-            "when": f"{local:%A %-d %B %Y, %H:%M} ({tenant.time_zone})",
+            "when": f"{when(booking.starts_at, tenant.zone)} ({tenant.time_zone})",
             "duration": service.duration_minutes,
-            "price": f"{price_amount:.2f} {tenant.currency}",
+            "price": money(price_amount, tenant.currency),
             "reference": booking.reference,
         },
         idempotency_key=f"booking-confirmation:{booking.pk}",
@@ -220,7 +222,7 @@ def booking_cancel(*, tenant: Tenant, booking: Booking, actor) -> Booking:
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(tenant=tenant, pk=booking.pk)
         if booking.status == BookingStatus.CANCELLED:
-            raise ValidationError(ALREADY_CANCELLED)
+            raise ValidationError(_(ALREADY_CANCELLED))
         for handler in cancellation_handlers:
             handler(tenant=tenant, booking=booking, actor=actor)
         slot_give_back_seat(tenant=tenant, slot=booking.slot)

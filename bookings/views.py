@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tenancy.decorators import staff_required
 from tenancy.models import Role
@@ -61,12 +62,12 @@ def service_detail(request, service_id):
     form = AvailabilityForm(service=service)
     if request.method == "POST":
         if not request.membership.has_role(Role.ADMIN):
-            messages.error(request, "Only admins and owners change the times of a service.")
+            messages.error(request, _("Only admins and owners change the times of a service."))
             return redirect(request.path)
         form = AvailabilityForm(request.POST, service=service)
         if form.is_valid():
             services.availability_add(tenant=request.tenant, service=service, **form.cleaned_data)
-            messages.success(request, "Times added.")
+            messages.success(request, _("Times added."))
             return redirect(request.path)
     return render(
         request,
@@ -82,14 +83,14 @@ def availability_delete(request, service_id, availability_id):
     back = tenant_reverse(request.tenant, "bookings:service_detail", service_id=service.pk)
     if request.method == "POST":
         services.availability_delete(tenant=request.tenant, availability=row)
-        messages.success(request, f"{row} removed. Bookings already made stay.")
+        messages.success(request, _("{row} removed. Bookings already made stay.").format(row=row))
         return redirect(back)
     return confirm_page(
         request,
-        title="Remove times",
-        question=f"Stop offering {service.name} on {row}?",
+        title=_("Remove times"),
+        question=_("Stop offering {name} on {row}?").format(name=service.name, row=row),
         consequence="These times disappear from the booking page. Bookings already made stay as they are.",
-        confirm_label="Remove times",
+        confirm_label=_("Remove times"),
         cancel_url=back,
     )
 
@@ -152,13 +153,13 @@ def booking_cancel(request, booking_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, "Booking cancelled. The place is free again.")
+            messages.success(request, _("Booking cancelled. The place is free again."))
         return redirect(back)
     return confirm_page(
         request,
-        title="Cancel booking",
-        question=f"Cancel the booking of {booking.full_name}?",
+        title=_("Cancel booking"),
+        question=_("Cancel the booking of {full_name}?").format(full_name=booking.full_name),
         consequence="The place becomes free for someone else; a code used for it can be used again.",
-        confirm_label="Cancel booking",
+        confirm_label=_("Cancel booking"),
         cancel_url=back,
     )

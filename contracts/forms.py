@@ -1,10 +1,12 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bookings.models import Service
 
 from .models import Contract, ContractPrice, Organisation, OrganisationStatus, Participant
 
-CONTRACT_DATES = "The end date cannot be before the start date."
+CONTRACT_DATES = gettext_noop("The end date cannot be before the start date.")
 
 
 class OrganisationForm(forms.ModelForm):
@@ -15,7 +17,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 class OrganisationFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Search"))
     status = forms.ChoiceField(choices=[("", "Any status"), *OrganisationStatus.choices], required=False)
 
 
@@ -36,7 +38,7 @@ class ContractForm(forms.ModelForm):
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:
-            self.add_error("ends_on", CONTRACT_DATES)
+            self.add_error("ends_on", _(CONTRACT_DATES))
         return cleaned
 
 
@@ -68,12 +70,12 @@ class ParticipantForm(forms.ModelForm):
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Search"))
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label=gettext_lazy("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="The downloaded file with price codes filled in; UTF-8, comma or semicolon separated.",
+        help_text=gettext_lazy("The downloaded file with price codes filled in; UTF-8, comma or semicolon separated."),
     )

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import NO_CONTROL_CHARACTERS, TenantOwned
 
@@ -19,8 +20,8 @@ PRICE_CODE_VALIDATOR = RegexValidator(
 
 
 class OrganisationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    INACTIVE = "inactive", "Inactive"
+    ACTIVE = "active", gettext_lazy("Active")
+    INACTIVE = "inactive", gettext_lazy("Inactive")
 
 
 class Organisation(TenantOwned):
@@ -42,16 +43,18 @@ class Organisation(TenantOwned):
 
 
 class ContractStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
-    ENDED = "ended", "Ended"
+    ACTIVE = "active", gettext_lazy("Active")
+    SUSPENDED = "suspended", gettext_lazy("Suspended")
+    ENDED = "ended", gettext_lazy("Ended")
 
 
 class Contract(TenantOwned):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="contracts")
     name = models.CharField(max_length=200, validators=[NO_CONTROL_CHARACTERS])
     invitation_prefix = models.CharField(
-        max_length=8, validators=[PREFIX_VALIDATOR], help_text="Starts every invitation code of this contract."
+        max_length=8,
+        validators=[PREFIX_VALIDATOR],
+        help_text=gettext_lazy("Starts every invitation code of this contract."),
     )
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
@@ -126,22 +129,22 @@ class Participant(TenantOwned):
 
 
 class EventKind(models.TextChoices):
-    CONTRACT_CREATED = "contract_created", "Contract created"
-    CONTRACT_CHANGED = "contract_changed", "Contract changed"
-    PRICE_ADDED = "price_added", "Price added"
-    PRICE_CHANGED = "price_changed", "Price changed"
-    PRICE_REMOVED = "price_removed", "Price removed"
-    PARTICIPANT_ADDED = "participant_added", "Participant added"
-    PARTICIPANT_CHANGED = "participant_changed", "Participant changed"
-    CODES_GENERATED = "codes_generated", "Codes generated"
-    CODE_CHANGED = "code_changed", "Code changed"
-    CODE_VOIDED = "code_voided", "Code voided"
-    CODE_DELETED = "code_deleted", "Code deleted"
-    CODE_SHOWN = "code_shown", "Code shown"
-    CODE_REDEEMED = "code_redeemed", "Code redeemed"
-    CODE_RELEASED = "code_released", "Code use given back"
-    CODES_DOWNLOADED = "codes_downloaded", "Codes downloaded"
-    IMPORT_COMMITTED = "import_committed", "Participants imported"
+    CONTRACT_CREATED = "contract_created", gettext_lazy("Contract created")
+    CONTRACT_CHANGED = "contract_changed", gettext_lazy("Contract changed")
+    PRICE_ADDED = "price_added", gettext_lazy("Price added")
+    PRICE_CHANGED = "price_changed", gettext_lazy("Price changed")
+    PRICE_REMOVED = "price_removed", gettext_lazy("Price removed")
+    PARTICIPANT_ADDED = "participant_added", gettext_lazy("Participant added")
+    PARTICIPANT_CHANGED = "participant_changed", gettext_lazy("Participant changed")
+    CODES_GENERATED = "codes_generated", gettext_lazy("Codes generated")
+    CODE_CHANGED = "code_changed", gettext_lazy("Code changed")
+    CODE_VOIDED = "code_voided", gettext_lazy("Code voided")
+    CODE_DELETED = "code_deleted", gettext_lazy("Code deleted")
+    CODE_SHOWN = "code_shown", gettext_lazy("Code shown")
+    CODE_REDEEMED = "code_redeemed", gettext_lazy("Code redeemed")
+    CODE_RELEASED = "code_released", gettext_lazy("Code use given back")
+    CODES_DOWNLOADED = "codes_downloaded", gettext_lazy("Codes downloaded")
+    IMPORT_COMMITTED = "import_committed", gettext_lazy("Participants imported")
 
 
 class ContractEvent(TenantOwned):

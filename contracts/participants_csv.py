@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from import_export import fields, resources
 from import_export.widgets import DateWidget
 
@@ -327,7 +328,7 @@ def _back_url(*, tenant, params):
 
 PARTICIPANTS_IMPORT = ImportKind(
     key=KIND,
-    label="Participants",
+    label=gettext_lazy("Participants"),
     columns=COLUMNS,
     required=REQUIRED,
     check=check,

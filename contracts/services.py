@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import normalize_email
 from tenancy.bulk import insert_rows
@@ -13,13 +15,15 @@ from tenancy.models import Tenant
 
 from .models import Contract, ContractEvent, ContractPrice, EventKind, Organisation, Participant
 
-ORGANISATION_NAME_TAKEN = "Another organisation already has this name."
-PREFIX_TAKEN = "Another contract already uses this invitation prefix."
-PREFIX_LOCKED = "The invitation prefix cannot change once codes were generated with it."
-PRICE_CODE_TAKEN = "This contract already has a price with this code."
-PRICE_SERVICE_LOCKED = "Codes already carry this price, so what it books cannot change. Add a new price instead."
-PRICE_IN_USE = "Codes carry this price, so it cannot be removed. Void or delete those codes first."
-PARTICIPANT_EMAIL_TAKEN = "Another participant of this contract already has this email address."
+ORGANISATION_NAME_TAKEN = gettext_noop("Another organisation already has this name.")
+PREFIX_TAKEN = gettext_noop("Another contract already uses this invitation prefix.")
+PREFIX_LOCKED = gettext_noop("The invitation prefix cannot change once codes were generated with it.")
+PRICE_CODE_TAKEN = gettext_noop("This contract already has a price with this code.")
+PRICE_SERVICE_LOCKED = gettext_noop(
+    "Codes already carry this price, so what it books cannot change. Add a new price instead."
+)
+PRICE_IN_USE = gettext_noop("Codes carry this price, so it cannot be removed. Void or delete those codes first.")
+PARTICIPANT_EMAIL_TAKEN = gettext_noop("Another participant of this contract already has this email address.")
 
 
 def event_record(
@@ -66,8 +70,8 @@ def organisation_save(*, tenant: Tenant, organisation: Organisation | None = Non
         setattr(organisation, name, value)
     duplicate = Organisation.objects.filter(tenant=tenant, name__iexact=organisation.name).exclude(pk=organisation.pk)
     if duplicate.exists():
-        raise ValidationError({"name": ORGANISATION_NAME_TAKEN})
-    return _save(organisation, {"name": ORGANISATION_NAME_TAKEN})
+        raise ValidationError({"name": _(ORGANISATION_NAME_TAKEN)})
+    return _save(organisation, {"name": _(ORGANISATION_NAME_TAKEN)})
 
 
 def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract: Contract | None = None, **fields):
@@ -81,13 +85,13 @@ def contract_save(*, tenant: Tenant, organisation: Organisation, actor, contract
             contract = Contract.objects.select_for_update().get(tenant=tenant, pk=contract.pk)
         fields["invitation_prefix"] = fields.get("invitation_prefix", contract.invitation_prefix).upper()
         if not creating and fields["invitation_prefix"] != contract.invitation_prefix and _has_codes(contract):
-            raise ValidationError({"invitation_prefix": PREFIX_LOCKED})
+            raise ValidationError({"invitation_prefix": _(PREFIX_LOCKED)})
         for name, value in fields.items():
             setattr(contract, name, value)
         taken = Contract.objects.filter(tenant=tenant, invitation_prefix=contract.invitation_prefix)
         if taken.exclude(pk=contract.pk).exists():
-            raise ValidationError({"invitation_prefix": PREFIX_TAKEN})
-        _save(contract, {"invitation_prefix": PREFIX_TAKEN})
+            raise ValidationError({"invitation_prefix": _(PREFIX_TAKEN)})
+        _save(contract, {"invitation_prefix": _(PREFIX_TAKEN)})
         event_record(
             tenant=tenant,
             contract=contract,
@@ -115,16 +119,16 @@ def price_save(*, tenant: Tenant, contract: Contract, actor, price: ContractPric
     if not creating:
         stored = ContractPrice.objects.get(tenant=tenant, pk=price.pk)
         if "service" in fields and fields["service"] != stored.service and _price_has_codes(stored):
-            raise ValidationError({"service": PRICE_SERVICE_LOCKED})
+            raise ValidationError({"service": _(PRICE_SERVICE_LOCKED)})
     price = price or ContractPrice(tenant=tenant, contract=contract)
     fields["price_code"] = fields.get("price_code", price.price_code).upper()
     for name, value in fields.items():
         setattr(price, name, value)
     taken = ContractPrice.objects.filter(tenant=tenant, contract=contract, price_code=price.price_code)
     if taken.exclude(pk=price.pk).exists():
-        raise ValidationError({"price_code": PRICE_CODE_TAKEN})
+        raise ValidationError({"price_code": _(PRICE_CODE_TAKEN)})
     with transaction.atomic():
-        _save(price, {"price_code": PRICE_CODE_TAKEN})
+        _save(price, {"price_code": _(PRICE_CODE_TAKEN)})
         event_record(
             tenant=tenant,
             contract=contract,
@@ -148,7 +152,7 @@ def price_delete(*, tenant: Tenant, contract: Contract, price: ContractPrice, ac
                 actor=actor,
             )
     except ProtectedError:
-        raise ValidationError(PRICE_IN_USE) from None
+        raise ValidationError(_(PRICE_IN_USE)) from None
 
 
 def participant_save(
@@ -162,9 +166,9 @@ def participant_save(
     if participant.email:
         taken = Participant.objects.filter(tenant=tenant, contract=contract, email__iexact=participant.email)
         if taken.exclude(pk=participant.pk).exists():
-            raise ValidationError({"email": PARTICIPANT_EMAIL_TAKEN})
+            raise ValidationError({"email": _(PARTICIPANT_EMAIL_TAKEN)})
     with transaction.atomic():
-        _save(participant, {"email": PARTICIPANT_EMAIL_TAKEN})
+        _save(participant, {"email": _(PARTICIPANT_EMAIL_TAKEN)})
         event_record(
             tenant=tenant,
             contract=contract,

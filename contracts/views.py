@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from imports.csv_export import stream_csv
 from imports.selectors import imports_of
@@ -178,14 +179,16 @@ def price_delete(request, contract_id, price_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"Price {price.price_code} removed.")
+            messages.success(request, _("Price {price_code} removed.").format(price_code=price.price_code))
         return redirect(back)
     return confirm_page(
         request,
-        title="Remove price",
-        question=f"Remove price {price.price_code} ({price.service.name}, {price.amount} {request.tenant.currency})?",
+        title=_("Remove price"),
+        question=_("Remove price {price_code} ({name}, {amount} {currency})?").format(
+            price_code=price.price_code, name=price.service.name, amount=price.amount, currency=request.tenant.currency
+        ),
         consequence="New codes can no longer be given this price. A price that codes carry cannot be removed.",
-        confirm_label="Remove price",
+        confirm_label=_("Remove price"),
         cancel_url=back,
     )
 

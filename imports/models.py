@@ -3,17 +3,18 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import TenantOwned
 
 
 class ImportStatus(models.TextChoices):
-    VALIDATING = "validating", "Checking"
-    INVALID = "invalid", "Has problems"
-    VALID = "valid", "Ready to import"
-    COMMITTING = "committing", "Importing"
-    COMMITTED = "committed", "Imported"
-    FAILED = "failed", "Failed"
+    VALIDATING = "validating", gettext_lazy("Checking")
+    INVALID = "invalid", gettext_lazy("Has problems")
+    VALID = "valid", gettext_lazy("Ready to import")
+    COMMITTING = "committing", gettext_lazy("Importing")
+    COMMITTED = "committed", gettext_lazy("Imported")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class ImportJob(TenantOwned):

@@ -6,6 +6,9 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -36,7 +39,7 @@ def _unneutralise(cell: str) -> str:
     return cell
 
 
-SAVED_AS_WIDE_UNICODE = (
+SAVED_AS_WIDE_UNICODE = gettext_noop(
     "The file is saved as UTF-16 or UTF-32 (“Unicode Text”). Save it as “CSV UTF-8” and upload again."
 )
 
@@ -45,7 +48,7 @@ def _decode(content: bytes) -> tuple[str | None, Problem | None]:
     if not content.strip():
         return None, Problem(None, None, "The file is empty.")
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, Problem(None, None, SAVED_AS_WIDE_UNICODE)
+        return None, Problem(None, None, _(SAVED_AS_WIDE_UNICODE))
     if b"\x00" in content:
         return None, Problem(None, None, "This is not a text file (it contains NUL bytes). Upload a CSV file.")
     try:

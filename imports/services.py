@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tenancy.events import current_actor, publish
 from tenancy.models import Tenant
@@ -20,13 +22,15 @@ from .parsing import parse_csv
 logger = logging.getLogger(__name__)
 
 MAX_PROBLEMS_KEPT = 1000
-FILE_TOO_LARGE = "The file is larger than {limit}. Split it into smaller files."
-CHECK_FAILED = "The file could not be checked ({error}). Nothing was changed; tell us if this keeps happening."
-COMMIT_FAILED = "The import stopped and changed nothing ({error}). You can upload the file again."
-COMMIT_REFUSED = "The import stopped and changed nothing: {reason}"
-FILE_EMPTY = "The file is empty."
-NOT_READY = "This file is not ready to import: {status}."
-ALREADY_COMMITTING = "This file is already being imported; it is imported once."
+FILE_TOO_LARGE = gettext_noop("The file is larger than {limit}. Split it into smaller files.")
+CHECK_FAILED = gettext_noop(
+    "The file could not be checked ({error}). Nothing was changed; tell us if this keeps happening."
+)
+COMMIT_FAILED = gettext_noop("The import stopped and changed nothing ({error}). You can upload the file again.")
+COMMIT_REFUSED = gettext_noop("The import stopped and changed nothing: {reason}")
+FILE_EMPTY = gettext_noop("The file is empty.")
+NOT_READY = gettext_noop("This file is not ready to import: {status}.")
+ALREADY_COMMITTING = gettext_noop("This file is already being imported; it is imported once.")
 
 
 def import_start(*, tenant: Tenant, kind: str, params: dict, upload, actor) -> ImportJob:
@@ -34,10 +38,10 @@ def import_start(*, tenant: Tenant, kind: str, params: dict, upload, actor) -> I
     from .tasks import validate_import
 
     if upload.size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError({"file": FILE_TOO_LARGE.format(limit=filesizeformat(settings.IMPORT_MAX_BYTES))})
+        raise ValidationError({"file": _(FILE_TOO_LARGE).format(limit=filesizeformat(settings.IMPORT_MAX_BYTES))})
     content = upload.read(settings.IMPORT_MAX_BYTES + 1)
     if not content:
-        raise ValidationError({"file": FILE_EMPTY})
+        raise ValidationError({"file": _(FILE_EMPTY)})
     with transaction.atomic():
         job = ImportJob.objects.create(
             tenant=tenant,
@@ -96,7 +100,9 @@ def import_validate(*, tenant: Tenant, job_id: int) -> ImportJob:
     except Exception as exc:  # a file that trips the checker must end visibly, not stay "Checking"
         logger.exception("Import %s could not be checked.", job_id)
         jobs.filter(status=ImportStatus.VALIDATING).update(
-            status=ImportStatus.FAILED, failure=CHECK_FAILED.format(error=type(exc).__name__), updated_at=timezone.now()
+            status=ImportStatus.FAILED,
+            failure=_(CHECK_FAILED).format(error=type(exc).__name__),
+            updated_at=timezone.now(),
         )
         return jobs.get()
     ends = {"content": b""} if problems and kind.customer_owned else {}
@@ -124,8 +130,8 @@ def import_request_commit(*, tenant: Tenant, job: ImportJob, actor) -> ImportJob
         ):
             job.refresh_from_db()
             if job.status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
-                raise ValidationError(ALREADY_COMMITTING)
-            raise ValidationError(NOT_READY.format(status=job.get_status_display().lower()))
+                raise ValidationError(_(ALREADY_COMMITTING))
+            raise ValidationError(_(NOT_READY).format(status=job.get_status_display().lower()))
         requester = current_actor(actor)  # a person, or the API key of the request
         enqueue_on_commit(
             commit_import,
@@ -188,9 +194,9 @@ def import_commit(*, tenant: Tenant, job_id: int, actor) -> ImportJob:
         if isinstance(exc, ValidationError) and exc.messages:
             # A rule of the kind refused it (e.g. the codes were taken by a send committed meanwhile):
             # its own words, not the name of the exception.
-            failure = COMMIT_REFUSED.format(reason=" ".join(exc.messages))[:2000]
+            failure = _(COMMIT_REFUSED).format(reason=" ".join(exc.messages))[:2000]
         else:
-            failure = COMMIT_FAILED.format(error=type(exc).__name__)
+            failure = _(COMMIT_FAILED).format(error=type(exc).__name__)
         with transaction.atomic():
             if failed.update(status=ImportStatus.FAILED, failure=failure, updated_at=timezone.now()):
                 job = ImportJob.objects.get(tenant=tenant, pk=job_id)

@@ -1,5 +1,7 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bookings.forms import check_year
 from contracts.models import ContractPrice
@@ -9,10 +11,10 @@ from .models import ShownStatus
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-VALIDITY_ORDER = "“Valid until” must be after “valid from”."
-SHORT_CODE_CONFIRM = "Codes shorter than {width} characters are easier to guess: tick the box to confirm."
-DOMAIN_INVALID = "Enter a domain like example.com (without @)."
-CAMPAIGN_HELP = "Optional tag for the analytics, e.g. spring-mailing."
+VALIDITY_ORDER = gettext_noop("“Valid until” must be after “valid from”.")
+SHORT_CODE_CONFIRM = gettext_noop("Codes shorter than {width} characters are easier to guess: tick the box to confirm.")
+DOMAIN_INVALID = gettext_noop("Enter a domain like example.com (without @).")
+CAMPAIGN_HELP = gettext_noop("Optional tag for the analytics, e.g. spring-mailing.")
 
 
 def _validity_fields():
@@ -21,7 +23,7 @@ def _validity_fields():
             required=False, widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS, label=label, validators=[check_year]
         )
 
-    return field("Valid from"), field("Valid until")
+    return field(gettext_lazy("Valid from")), field(gettext_lazy("Valid until"))
 
 
 class ShortWidthMixin:
@@ -31,19 +33,19 @@ class ShortWidthMixin:
         cleaned = super().clean()
         width = cleaned.get("width")
         if width and width < codes.WARN_BELOW_WIDTH and not cleaned.get("accept_short"):
-            self.add_error("accept_short", SHORT_CODE_CONFIRM.format(width=codes.WARN_BELOW_WIDTH))
+            self.add_error("accept_short", _(SHORT_CODE_CONFIRM).format(width=codes.WARN_BELOW_WIDTH))
         return cleaned
 
 
 def _accept_short_field():
-    return forms.BooleanField(required=False, label="I accept that shorter codes are easier to guess")
+    return forms.BooleanField(required=False, label=gettext_lazy("I accept that shorter codes are easier to guess"))
 
 
 class TermsMixin:
     def clean_restricted_domain(self):
         domain = self.cleaned_data.get("restricted_domain", "").strip().lower().lstrip("@")
         if domain and ("." not in domain or " " in domain or "@" in domain):
-            raise forms.ValidationError(DOMAIN_INVALID)
+            raise forms.ValidationError(_(DOMAIN_INVALID))
         return domain
 
     def clean_campaign(self):
@@ -53,7 +55,7 @@ class TermsMixin:
         cleaned = super().clean()
         start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
         if start and end and end <= start:
-            self.add_error("valid_until", VALIDITY_ORDER)
+            self.add_error("valid_until", _(VALIDITY_ORDER))
         return cleaned
 
 
@@ -63,19 +65,21 @@ class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
         min_value=codes.MIN_WIDTH,
         max_value=codes.MAX_WIDTH,
         initial=codes.DEFAULT_WIDTH,
-        label="Code width",
-        help_text="Characters after the contract's prefix (6 to 20).",
+        label=gettext_lazy("Code width"),
+        help_text=gettext_lazy("Characters after the contract's prefix (6 to 20)."),
     )
     price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
-    max_uses = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label="Uses per code")
+    max_uses = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label=gettext_lazy("Uses per code"))
     valid_from, valid_until = _validity_fields()
     restricted_domain = forms.CharField(
         required=False,
         max_length=253,
-        label="Only for email addresses at",
-        help_text="Optional, e.g. acme.com (its subdomains count too).",
+        label=gettext_lazy("Only for email addresses at"),
+        help_text=gettext_lazy("Optional, e.g. acme.com (its subdomains count too)."),
     )
-    campaign = forms.CharField(required=False, max_length=50, label="Campaign", help_text=CAMPAIGN_HELP)
+    campaign = forms.CharField(
+        required=False, max_length=50, label=gettext_lazy("Campaign"), help_text=gettext_lazy(CAMPAIGN_HELP)
+    )
     accept_short = _accept_short_field()
 
     def __init__(self, *args, prices, **kwargs):
@@ -111,11 +115,13 @@ def workspace_attempts_per_hour() -> int:
 
 class CodeFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *ShownStatus.choices], required=False)
-    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), required=False, empty_label="Any price")
+    price = forms.ModelChoiceField(
+        queryset=ContractPrice.objects.none(), required=False, empty_label=gettext_lazy("Any price")
+    )
     assigned = forms.ChoiceField(
         choices=[("", "Assigned or not"), ("yes", "Assigned to a participant"), ("no", "Unassigned")], required=False
     )
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
 
     def __init__(self, *args, prices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,15 +129,22 @@ class CodeFilterForm(forms.Form):
 
 
 class CodeEditForm(TermsMixin, forms.Form):
-    code = forms.CharField(max_length=60, label="Code text")
+    code = forms.CharField(max_length=60, label=gettext_lazy("Code text"))
     price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
     participant_id = forms.IntegerField(
-        required=False, min_value=1, label="Participant id", help_text="Empty for an unassigned code."
+        required=False,
+        min_value=1,
+        label=gettext_lazy("Participant id"),
+        help_text=gettext_lazy("Empty for an unassigned code."),
     )
-    max_uses = forms.IntegerField(min_value=1, max_value=100_000, label="Uses allowed")
+    max_uses = forms.IntegerField(min_value=1, max_value=100_000, label=gettext_lazy("Uses allowed"))
     valid_from, valid_until = _validity_fields()
-    restricted_domain = forms.CharField(required=False, max_length=253, label="Only for email addresses at")
-    campaign = forms.CharField(required=False, max_length=50, label="Campaign", help_text=CAMPAIGN_HELP)
+    restricted_domain = forms.CharField(
+        required=False, max_length=253, label=gettext_lazy("Only for email addresses at")
+    )
+    campaign = forms.CharField(
+        required=False, max_length=50, label=gettext_lazy("Campaign"), help_text=gettext_lazy(CAMPAIGN_HELP)
+    )
 
     def __init__(self, *args, prices, locked_text: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,7 +158,10 @@ class CodeEditForm(TermsMixin, forms.Form):
 class ParticipantCodeForm(ShortWidthMixin, forms.Form):
     price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
     width = forms.IntegerField(
-        min_value=codes.MIN_WIDTH, max_value=codes.MAX_WIDTH, initial=codes.DEFAULT_WIDTH, label="Code width"
+        min_value=codes.MIN_WIDTH,
+        max_value=codes.MAX_WIDTH,
+        initial=codes.DEFAULT_WIDTH,
+        label=gettext_lazy("Code width"),
     )
     accept_short = _accept_short_field()
 
@@ -160,7 +176,7 @@ class ParticipantCodeForm(ShortWidthMixin, forms.Form):
 class CodeEntryForm(forms.Form):
     code = forms.CharField(
         max_length=64,
-        label="Your invitation code",
+        label=gettext_lazy("Your invitation code"),
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "class": "code-input"}
         ),
@@ -168,26 +184,34 @@ class CodeEntryForm(forms.Form):
 
 
 class DetailsForm(forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(max_length=254, label="Email address")
+    first_name = forms.CharField(max_length=150, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=150, label=gettext_lazy("Last name"))
+    email = forms.EmailField(max_length=254, label=gettext_lazy("Email address"))
     phone = forms.RegexField(
         regex=r"^\+?[0-9 ()\-.]{6,40}$",
         required=False,
         max_length=40,
-        error_messages={"invalid": "Enter a phone number using digits, spaces and + ( ) - only."},
+        label=gettext_lazy("Phone"),
+        error_messages={"invalid": gettext_lazy("Enter a phone number using digits, spaces and + ( ) - only.")},
     )
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date_of_birth = forms.DateField(
+        required=False,
+        label=gettext_lazy("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     notes = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Anything we should know?"
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=gettext_lazy("Anything we should know?"),
     )
 
 
 # Sending codes
 
 PASTE_EXAMPLE = "ana@example.com, Ana Lima, 2\n+44 7700 900123, Sam Jones"
-PASTE_OR_FILE = "Paste the recipients or choose a CSV file."
-NOT_BOTH = "Paste the recipients or choose a CSV file, not both."
+PASTE_OR_FILE = gettext_noop("Paste the recipients or choose a CSV file.")
+NOT_BOTH = gettext_noop("Paste the recipients or choose a CSV file, not both.")
 
 
 class CodeSendForm(forms.Form):
@@ -196,16 +220,20 @@ class CodeSendForm(forms.Form):
     recipients = forms.CharField(
         required=False,
         max_length=1_000_000,
-        label="Paste recipients",
+        label=gettext_lazy("Paste recipients"),
         widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "placeholder": PASTE_EXAMPLE}),
-        help_text="One per line: an email address or a phone number with its country code, then optionally a "
-        "name and how many codes (1 when left out), separated by commas, semicolons or tabs.",
+        help_text=gettext_lazy(
+            "One per line: an email address or a phone number with its country code, then optionally a "
+            "name and how many codes (1 when left out), separated by commas, semicolons or tabs."
+        ),
     )
     file = forms.FileField(
         required=False,
-        label="Or a CSV file",
+        label=gettext_lazy("Or a CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="Columns recipient, name, codes (only recipient is required); UTF-8, comma or semicolon separated.",
+        help_text=gettext_lazy(
+            "Columns recipient, name, codes (only recipient is required); UTF-8, comma or semicolon separated."
+        ),
     )
 
     def clean(self):
@@ -213,7 +241,7 @@ class CodeSendForm(forms.Form):
         pasted, upload = (cleaned.get("recipients") or "").strip(), cleaned.get("file")
         if not self.errors:
             if pasted and upload:
-                raise forms.ValidationError(NOT_BOTH)
+                raise forms.ValidationError(_(NOT_BOTH))
             if not pasted and not upload:
-                raise forms.ValidationError(PASTE_OR_FILE)
+                raise forms.ValidationError(_(PASTE_OR_FILE))
         return cleaned

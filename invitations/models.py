@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenancy.models import TenantOwned
 
@@ -13,26 +14,26 @@ from . import codes
 class CodeStatus(models.TextChoices):
     """Stored states. "Expired" and "not yet valid" follow from the validity window."""
 
-    ACTIVE = "active", "Active"
-    USED_UP = "used_up", "Used up"
-    VOID = "void", "Void"
+    ACTIVE = "active", gettext_lazy("Active")
+    USED_UP = "used_up", gettext_lazy("Used up")
+    VOID = "void", gettext_lazy("Void")
 
 
 class ShownStatus(models.TextChoices):
     """What the pages show and filter by."""
 
-    ACTIVE = "active", "Active"
-    NOT_YET_VALID = "not_yet_valid", "Not yet valid"
-    USED_UP = "used_up", "Used up"
-    EXPIRED = "expired", "Expired"
-    VOID = "void", "Void"
+    ACTIVE = "active", gettext_lazy("Active")
+    NOT_YET_VALID = "not_yet_valid", gettext_lazy("Not yet valid")
+    USED_UP = "used_up", gettext_lazy("Used up")
+    EXPIRED = "expired", gettext_lazy("Expired")
+    VOID = "void", gettext_lazy("Void")
 
 
 class BatchStatus(models.TextChoices):
-    QUEUED = "queued", "Waiting"
-    RUNNING = "running", "Generating"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", gettext_lazy("Waiting")
+    RUNNING = "running", gettext_lazy("Generating")
+    DONE = "done", gettext_lazy("Done")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class CodeBatch(TenantOwned):
@@ -104,7 +105,9 @@ class InvitationCode(TenantOwned):
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     restricted_domain = models.CharField(
-        max_length=253, blank=True, help_text="Only email addresses at this domain may book with the code."
+        max_length=253,
+        blank=True,
+        help_text=gettext_lazy("Only email addresses at this domain may book with the code."),
     )
     # A free tag for analytics ("spring-mailing"): figures per campaign across contracts.
     campaign = models.CharField(max_length=50, blank=True, default="", db_default="")
@@ -174,7 +177,7 @@ class InvitationCode(TenantOwned):
 
     @property
     def shown_status_label(self) -> str:
-        return ShownStatus(self.shown_status()).label
+        return str(ShownStatus(self.shown_status()).label)
 
     @property
     def text_locked(self) -> bool:
@@ -202,8 +205,8 @@ class Redemption(TenantOwned):
 
 
 class SendChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
+    EMAIL = "email", gettext_lazy("Email")
+    SMS = "sms", gettext_lazy("SMS")
 
 
 class CodeSend(TenantOwned):
@@ -212,10 +215,10 @@ class CodeSend(TenantOwned):
 
     code = models.ForeignKey(InvitationCode, on_delete=models.CASCADE, related_name="sends")
     channel = models.CharField(max_length=5, choices=SendChannel.choices)
-    recipient = models.CharField(max_length=254, help_text="Email address or phone number (E.164).")
+    recipient = models.CharField(max_length=254, help_text=gettext_lazy("Email address or phone number (E.164)."))
     name = models.CharField(max_length=200, blank=True)
     outbox_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The outbox row (email or SMS) that carries it."
+        null=True, blank=True, help_text=gettext_lazy("The outbox row (email or SMS) that carries it.")
     )
     sent_at = models.DateTimeField(default=timezone.now)
     sent_by = models.ForeignKey(

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from bookings.selectors import OfferedSlot, booking_by_reference
 from bookings.services import BookingDetails, BookingError
@@ -22,8 +24,8 @@ from .models import InvitationCode
 from .selectors import code_booking_days, code_prefill, code_time_offered, code_times
 
 DAYS_SHOWN = 14
-STEP_EXPIRED = "Please enter your code again: that step was not reachable directly or has expired."
-PICK_A_TIME = "Please pick one of the times shown."
+STEP_EXPIRED = gettext_noop("Please enter your code again: that step was not reachable directly or has expired.")
+PICK_A_TIME = gettext_noop("Please pick one of the times shown.")
 
 
 def _state_key(tenant) -> str:
@@ -53,7 +55,7 @@ def _code_in_progress(request, related: tuple[str, ...] = CHECKED_WITH) -> Invit
         else None
     )
     if code is None:
-        messages.error(request, STEP_EXPIRED)
+        messages.error(request, _(STEP_EXPIRED))
         return None
     try:
         services.refuse_unusable(tenant=request.tenant, code=code)
@@ -111,7 +113,10 @@ class TimeShown:
 def _shown(slot: OfferedSlot) -> TimeShown:
     left = slot.remaining
     return TimeShown(
-        slot.starts_at.isoformat(), f"{slot.starts_at:%H:%M}", left, f"{left} place{'' if left == 1 else 's'} left"
+        slot.starts_at.isoformat(),
+        f"{slot.starts_at:%H:%M}",
+        left,
+        ngettext("{count} place left", "{count} places left", left).format(count=left),
     )
 
 
@@ -129,7 +134,7 @@ def times(request):
         if offer is not None and offer.remaining > 0:
             _save_state(request, starts_at=chosen)
             return redirect(tenant_reverse(tenant, "book:details"))
-        messages.error(request, PICK_A_TIME)
+        messages.error(request, _(PICK_A_TIME))
     by_day: dict = {}
     # Already in the tenant's time zone.
     for slot in code_times(tenant=tenant, service=service, code=code, first=first, days=days):
@@ -160,7 +165,7 @@ def details(request):
     try:
         starts_at = datetime.fromisoformat(_state(request)["starts_at"])
     except (KeyError, ValueError):
-        messages.error(request, PICK_A_TIME)
+        messages.error(request, _(PICK_A_TIME))
         return redirect(tenant_reverse(tenant, "book:times"))
     form = DetailsForm(request.POST) if posted else DetailsForm(initial=code_prefill(code))
     if posted and form.is_valid():
@@ -173,9 +178,9 @@ def details(request):
                 details=BookingDetails(**form.cleaned_data),
             )
         except services.CodeRefused as exc:
-            if str(exc).startswith(services.CODE_WRONG_DOMAIN.split("{")[0]):
+            if str(exc).startswith(_(services.CODE_WRONG_DOMAIN).split("{")[0]):
                 form.add_error("email", str(exc))
-            elif str(exc) == services.ALREADY_BOOKED:
+            elif str(exc) == _(services.ALREADY_BOOKED):
                 request.session.pop(_state_key(tenant), None)
                 messages.info(request, str(exc))
                 return _start_over(request)

@@ -208,7 +208,7 @@ class ListedCode:
 
     @property
     def status_label(self) -> str:
-        return ShownStatus(self.status).label
+        return str(ShownStatus(self.status).label)
 
 
 def listed_codes(items: list[dict] | None, *, contract: Contract) -> list[ListedCode]:

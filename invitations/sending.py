@@ -18,12 +18,15 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from contracts.models import Contract
 from messaging.services import Recipient, email_queue, emails_queue, sms_queue, sms_queue_many
 from tenancy.bulk import insert_rows
 from tenancy.events import publish
+from tenancy.localization import money, when
 from tenancy.locks import advisory_xact_lock
 from tenancy.models import Tenant
 from tenancy.urlresolvers import absolute_tenant_url
@@ -38,14 +41,16 @@ MAX_CODES_PER_EMAIL = 100
 MAX_CODES_PER_SMS = 5  # an SMS listing more would be split into many parts
 RESEND_GUARD_SECONDS = 10
 
-TOO_MANY_RECIPIENTS = "More than {limit:,} recipients at once: split the list into smaller ones."
-TOO_MANY_CODES = "More than {limit:,} codes at once ({asked:,} asked for): split the list into smaller ones."
-NOT_ENOUGH_NOW = (
+TOO_MANY_RECIPIENTS = gettext_noop("More than {limit:,} recipients at once: split the list into smaller ones.")
+TOO_MANY_CODES = gettext_noop(
+    "More than {limit:,} codes at once ({asked:,} asked for): split the list into smaller ones."
+)
+NOT_ENOUGH_NOW = gettext_noop(
     "Only {available:,} of the {asked:,} codes asked for can still be sent (others were sent or changed "
     "meanwhile). Nothing was sent; upload the list again."
 )
-CODE_NOT_SENDABLE = "Code {code} is {status}: it cannot be sent."
-CONTRACT_CLOSED = (
+CODE_NOT_SENDABLE = gettext_noop("Code {code} is {status}: it cannot be sent.")
+CONTRACT_CLOSED = gettext_noop(
     "The contract {contract} is {status}: its codes cannot be used, so none are sent. "
     "Make it active again (and extend its end date) first."
 )
@@ -58,18 +63,18 @@ def refuse_closed_contract(*, tenant: Tenant, contract: Contract) -> None:
     if not contract_codes_usable(tenant=tenant, contract=contract):
         ended = contract.status == "active"  # active, but its end date has passed
         status = (
-            "over (it ended on {:%-d %B %Y})".format(contract.ends_on)
+            _("over (it ended on {date})").format(date=dateformat.format(contract.ends_on, "j F Y"))
             if ended
             else contract.get_status_display().lower()
         )
-        raise ValidationError(CONTRACT_CLOSED.format(contract=contract.name, status=status))
+        raise ValidationError(_(CONTRACT_CLOSED).format(contract=contract.name, status=status))
 
 
-WRONG_DOMAIN_FOR = (
+WRONG_DOMAIN_FOR = gettext_noop(
     "Code {code} is only for email addresses at {domain}, and no recipient left in the list has one: "
     "untick it, or add a recipient at {domain}. Nothing was sent."
 )
-RESENT_A_MOMENT_AGO = "This code was sent a moment ago; it was not sent again."
+RESENT_A_MOMENT_AGO = gettext_noop("This code was sent a moment ago; it was not sent again.")
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,8 @@ def _code_item(tenant: Tenant, code: InvitationCode, book_url: str) -> dict:
     return {
         "code": shown,
         "service": code.price.service.name,
-        "price": f"{code.price.amount} {tenant.currency}",
-        "valid_until": timezone.localtime(code.valid_until, tenant.zone).strftime("%d %b %Y %H:%M")
-        if code.valid_until
-        else "",
+        "price": money(code.price.amount, tenant.currency),
+        "valid_until": when(code.valid_until, tenant.zone, "d M Y H:i") if code.valid_until else "",
         "link": f"{book_url}?code={shown}",
     }
 
@@ -152,9 +155,9 @@ def codes_send(
     again gives the same rows. Raises ``ValidationError`` when fewer codes are left than asked for."""
     asked = sum(send.count for send in sends)
     if len(sends) > MAX_RECIPIENTS:
-        raise ValidationError(TOO_MANY_RECIPIENTS.format(limit=MAX_RECIPIENTS))
+        raise ValidationError(_(TOO_MANY_RECIPIENTS).format(limit=MAX_RECIPIENTS))
     if asked > MAX_CODES:
-        raise ValidationError(TOO_MANY_CODES.format(limit=MAX_CODES, asked=asked))
+        raise ValidationError(_(TOO_MANY_CODES).format(limit=MAX_CODES, asked=asked))
     with transaction.atomic():
         advisory_xact_lock(f"code-send:{contract.pk}")
         contract = Contract.objects.get(tenant=tenant, pk=contract.pk)  # as it is now
@@ -166,7 +169,7 @@ def codes_send(
         rows = rows.filter(sendable()).filter(unsent()).select_related("price__service", "contract")
         picked = list(rows.select_for_update(of=("self",))[:asked])
         if len(picked) < asked:
-            raise ValidationError(NOT_ENOUGH_NOW.format(available=len(picked), asked=asked))
+            raise ValidationError(_(NOT_ENOUGH_NOW).format(available=len(picked), asked=asked))
         shared = _shared_context(tenant, contract)
         handed = _hand_out(picked, sends)
         outbox_ids = _queue(tenant, shared, handed, key, actor)
@@ -237,7 +240,7 @@ def _hand_out(picked: list[InvitationCode], sends: list[SendRow]) -> list[tuple[
         if len(mine) < send.count:
             stuck = next(pool[0] for pool in bound.values() if pool)
             raise ValidationError(
-                WRONG_DOMAIN_FOR.format(code=stuck.shown, domain=stuck.restricted_domain.strip().lstrip("@"))
+                _(WRONG_DOMAIN_FOR).format(code=stuck.shown, domain=stuck.restricted_domain.strip().lstrip("@"))
             )
         handed.append((send, mine))
     return handed
@@ -283,10 +286,10 @@ def code_resend(*, tenant: Tenant, code: InvitationCode, send: CodeSend, actor) 
         send = CodeSend.objects.get(tenant=tenant, code=code, pk=send.pk)
         refuse_closed_contract(tenant=tenant, contract=code.contract)
         if not InvitationCode.objects.filter(tenant=tenant, pk=code.pk).filter(sendable()).exists():
-            raise ValidationError(CODE_NOT_SENDABLE.format(code=code.shown, status=code.shown_status_label.lower()))
+            raise ValidationError(_(CODE_NOT_SENDABLE).format(code=code.shown, status=code.shown_status_label.lower()))
         recent = timezone.now() - timedelta(seconds=RESEND_GUARD_SECONDS)
         if CodeSend.objects.filter(tenant=tenant, code=code, sent_at__gte=recent).exists():
-            raise ValidationError(RESENT_A_MOMENT_AGO)
+            raise ValidationError(_(RESENT_A_MOMENT_AGO))
         shared = _shared_context(tenant, code.contract)
         context = {**shared, **_own_context(tenant, send.name, [code], shared["book_url"])}
         queue = sms_queue if send.channel == SendChannel.SMS else email_queue

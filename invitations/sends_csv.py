@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import normalize_email
 from contracts.participants_csv import contract_of_import
@@ -44,20 +46,24 @@ COLUMNS = ("recipient", "name", "codes")
 REQUIRED = ("recipient",)
 NAME_MAX = 200
 
-RECIPIENT_EMPTY = "This cell is empty: write an email address or a phone number."
-EMAIL_INVALID = "“{text}” is not a valid email address."
+RECIPIENT_EMPTY = gettext_noop("This cell is empty: write an email address or a phone number.")
+EMAIL_INVALID = gettext_noop("“{text}” is not a valid email address.")
 NAME_TOO_LONG = f"Longer than {NAME_MAX} characters."
-COUNT_NOT_A_NUMBER = "“{text}” is not a number of codes (write 1, 2, 3 …; empty means 1)."
-COUNT_ZERO = "Zero codes: every recipient gets at least one. Remove the row instead."
-COUNT_TOO_MANY = "{count:,} codes is more than one {channel} may carry ({limit:,})."
-DUPLICATE = "Row {row} already sends codes to this recipient: give them one row, with the number of codes."
-NOT_ENOUGH = (
+COUNT_NOT_A_NUMBER = gettext_noop("“{text}” is not a number of codes (write 1, 2, 3 …; empty means 1).")
+COUNT_ZERO = gettext_noop("Zero codes: every recipient gets at least one. Remove the row instead.")
+COUNT_TOO_MANY = gettext_noop("{count:,} codes is more than one {channel} may carry ({limit:,}).")
+DUPLICATE = gettext_noop(
+    "Row {row} already sends codes to this recipient: give them one row, with the number of codes."
+)
+NOT_ENOUGH = gettext_noop(
     "Not enough codes: the rows before this one take {used:,} of the {available:,} available, and this row "
     "asks for {count:,} more."
 )
-NONE_SELECTED_LEFT = "Code {code} is {status}: it cannot be sent. Leave it out of the selection."
-SELECTION_GONE = "Some selected codes no longer exist. Select the codes again."
-ALREADY_SENT = "Code {code} was already sent (to {recipient}). To send it again, use Resend on the code's page."
+NONE_SELECTED_LEFT = gettext_noop("Code {code} is {status}: it cannot be sent. Leave it out of the selection.")
+SELECTION_GONE = gettext_noop("Some selected codes no longer exist. Select the codes again.")
+ALREADY_SENT = gettext_noop(
+    "Code {code} was already sent (to {recipient}). To send it again, use Resend on the code's page."
+)
 
 
 @dataclass
@@ -76,11 +82,11 @@ def recipient_of(text: str) -> tuple[str, str]:
     if "@" in text:
         address = normalize_email(text)
         if len(address) > 254:
-            raise ValidationError(EMAIL_INVALID.format(text=text[:100]))
+            raise ValidationError(_(EMAIL_INVALID).format(text=text[:100]))
         try:
             validate_email(address)
         except ValidationError:
-            raise ValidationError(EMAIL_INVALID.format(text=text[:100])) from None
+            raise ValidationError(_(EMAIL_INVALID).format(text=text[:100])) from None
         return SendChannel.EMAIL.value, address
     return SendChannel.SMS.value, phone_normalise(text)
 
@@ -98,7 +104,7 @@ def _read(rows: list[dict]) -> Reading:
         text = _cell(row, "recipient")
         channel = recipient = ""
         if not text:
-            problem("recipient", RECIPIENT_EMPTY)
+            problem("recipient", _(RECIPIENT_EMPTY))
         else:
             try:
                 channel, recipient = recipient_of(text)
@@ -111,7 +117,7 @@ def _read(rows: list[dict]) -> Reading:
         if len(reading.problems) > before:
             continue
         if recipient in first_row:
-            problem("recipient", DUPLICATE.format(row=first_row[recipient]))
+            problem("recipient", _(DUPLICATE).format(row=first_row[recipient]))
             continue
         first_row[recipient] = number
         reading.sends.append(SendRow(number, channel, recipient, name, count))
@@ -122,14 +128,14 @@ def _count(text: str, channel: str, problem) -> int:
     if not text:
         return 1
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        problem("codes", COUNT_NOT_A_NUMBER.format(text=text[:40]))
+        problem("codes", _(COUNT_NOT_A_NUMBER).format(text=text[:40]))
         return 0
     count = int(text)
     if count == 0:
-        problem("codes", COUNT_ZERO)
+        problem("codes", _(COUNT_ZERO))
     elif channel and count > (limit := max_codes_per_message(channel)):
         word = "SMS" if channel == SendChannel.SMS else "email"
-        problem("codes", COUNT_TOO_MANY.format(count=count, channel=word, limit=limit))
+        problem("codes", _(COUNT_TOO_MANY).format(count=count, channel=word, limit=limit))
     return count
 
 
@@ -139,7 +145,7 @@ def _selection_problems(tenant, contract, code_ids: list[int]) -> tuple[list[Pro
     codes = list(chosen.select_related("contract"))
     problems = []
     if len(codes) != len(set(code_ids)):
-        problems.append(Problem(None, None, SELECTION_GONE))
+        problems.append(Problem(None, None, _(SELECTION_GONE)))
     usable = set(chosen.filter(sendable()).values_list("pk", flat=True))
     unsent_ids = set(chosen.filter(unsent()).values_list("pk", flat=True))
     last_sent = {}
@@ -153,10 +159,12 @@ def _selection_problems(tenant, contract, code_ids: list[int]) -> tuple[list[Pro
     for code in codes:
         if code.pk not in usable:
             problems.append(
-                Problem(None, None, NONE_SELECTED_LEFT.format(code=code.shown, status=code.shown_status_label.lower()))
+                Problem(
+                    None, None, _(NONE_SELECTED_LEFT).format(code=code.shown, status=code.shown_status_label.lower())
+                )
             )
         elif code.pk not in unsent_ids:
-            problems.append(Problem(None, None, ALREADY_SENT.format(code=code.shown, recipient=last_sent[code.pk])))
+            problems.append(Problem(None, None, _(ALREADY_SENT).format(code=code.shown, recipient=last_sent[code.pk])))
     return problems, len(usable & unsent_ids)
 
 
@@ -184,7 +192,7 @@ def check(*, tenant, params, rows, progress=None) -> Check:
     for send in reading.sends:
         if used + send.count > available:
             problems.append(
-                Problem(send.row, "codes", NOT_ENOUGH.format(used=used, available=available, count=send.count))
+                Problem(send.row, "codes", _(NOT_ENOUGH).format(used=used, available=available, count=send.count))
             )
             break
         used += send.count
@@ -246,7 +254,7 @@ def _back_url(*, tenant, params):
 
 CODE_SENDS_IMPORT = ImportKind(
     key=KIND,
-    label="Codes to send",
+    label=gettext_lazy("Codes to send"),
     columns=COLUMNS,
     required=REQUIRED,
     check=check,

@@ -12,12 +12,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from bookings.models import Booking, Service
 from bookings.services import BookingDetails, booking_create
 from contracts.models import Contract, ContractPrice, ContractStatus, EventKind, Participant
 from contracts.services import event_record
 from tenancy.events import publish
+from tenancy.localization import when
 from tenancy.models import Tenant
 from tenancy.tasks import enqueue_on_commit
 
@@ -27,33 +30,43 @@ from .models import BatchStatus, CodeBatch, CodeStatus, InvitationCode, Redempti
 CHUNK = 20_000
 MAX_EMPTY_ROUNDS = 20
 
-ALREADY_HAS_CODE = "{name} already has a code for price {price}."
-COULD_NOT_DRAW = "No free code could be drawn at this width. Choose a wider code."
-CODE_TEXT_LOCKED = "The code text cannot change: the code was already shown, sent or used."
-CODE_TEXT_TAKEN = "Another code already has this text."
-CODE_TEXT_INVALID = "Start with the contract's prefix {prefix}, then 6 to 20 letters and digits (no I, L, O or U)."
-CHANGED_MEANWHILE = "Someone changed this code at the same moment. Reload the page and try again."
-MAX_USES_BELOW_USES = "The code was used {uses} times already; allow at least that many uses."
-CODE_IN_USE = "This code was used, so it cannot be deleted. Void it instead."
-ALREADY_VOID = "This code is already void."
-PRICE_LOCKED = "The price of a used code cannot change."
+ALREADY_HAS_CODE = gettext_noop("{name} already has a code for price {price}.")
+COULD_NOT_DRAW = gettext_noop("No free code could be drawn at this width. Choose a wider code.")
+CODE_TEXT_LOCKED = gettext_noop("The code text cannot change: the code was already shown, sent or used.")
+CODE_TEXT_TAKEN = gettext_noop("Another code already has this text.")
+CODE_TEXT_INVALID = gettext_noop(
+    "Start with the contract's prefix {prefix}, then 6 to 20 letters and digits (no I, L, O or U)."
+)
+CHANGED_MEANWHILE = gettext_noop("Someone changed this code at the same moment. Reload the page and try again.")
+MAX_USES_BELOW_USES = gettext_noop("The code was used {uses} times already; allow at least that many uses.")
+CODE_IN_USE = gettext_noop("This code was used, so it cannot be deleted. Void it instead.")
+ALREADY_VOID = gettext_noop("This code is already void.")
+PRICE_LOCKED = gettext_noop("The price of a used code cannot change.")
 
 # Messages of the public booking page, one per reason a code cannot be used.
-CODE_MISTYPED = "That does not look like one of our codes. Codes have letters and digits only — check for typos."
-CODE_UNKNOWN = "We do not know this code. Check it against your invitation."
-CODE_NOT_YET_VALID = "This code can be used from {date}."
-CODE_EXPIRED = "This code expired on {date}."
-CODE_USED_UP = "This code has already been used."
-CODE_VOID = "This code has been cancelled. Please ask whoever gave it to you."
-CODE_CONTRACT_CLOSED = "This code can no longer be used: its agreement has ended."
-CODE_SERVICE_PAUSED = "What this code is for cannot be booked at the moment. Please ask whoever gave it to you."
-ALREADY_BOOKED = "You have already booked this time with this code; the confirmation is in your email."
-CODE_WRONG_DOMAIN = "This code is for email addresses at {domain}. Please use your {domain} address."
-TOO_MANY_ATTEMPTS = "Too many codes that did not work were tried from your connection. Please try again in {minutes}."
+CODE_MISTYPED = gettext_noop(
+    "That does not look like one of our codes. Codes have letters and digits only — check for typos."
+)
+CODE_UNKNOWN = gettext_noop("We do not know this code. Check it against your invitation.")
+CODE_NOT_YET_VALID = gettext_noop("This code can be used from {date}.")
+CODE_EXPIRED = gettext_noop("This code expired on {date}.")
+CODE_USED_UP = gettext_noop("This code has already been used.")
+CODE_VOID = gettext_noop("This code has been cancelled. Please ask whoever gave it to you.")
+CODE_CONTRACT_CLOSED = gettext_noop("This code can no longer be used: its agreement has ended.")
+CODE_SERVICE_PAUSED = gettext_noop(
+    "What this code is for cannot be booked at the moment. Please ask whoever gave it to you."
+)
+ALREADY_BOOKED = gettext_noop("You have already booked this time with this code; the confirmation is in your email.")
+CODE_WRONG_DOMAIN = gettext_noop("This code is for email addresses at {domain}. Please use your {domain} address.")
+TOO_MANY_ATTEMPTS = gettext_noop(
+    "Too many codes that did not work were tried from your connection. Please try again in {minutes}."
+)
 
 
 def too_many_attempts(minutes: int) -> str:
-    return TOO_MANY_ATTEMPTS.format(minutes=f"{minutes} minute{'' if minutes == 1 else 's'}")
+    return _(TOO_MANY_ATTEMPTS).format(
+        minutes=ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    )
 
 
 class CodeRefused(Exception):
@@ -146,7 +159,7 @@ def code_batch_run(*, tenant: Tenant, batch_id: int) -> CodeBatch:
             batches.update(created_count=made + inserted)
         empty_rounds = 0 if inserted else empty_rounds + 1
         if empty_rounds >= MAX_EMPTY_ROUNDS:
-            batches.update(status=BatchStatus.FAILED, error=COULD_NOT_DRAW, finished_at=timezone.now())
+            batches.update(status=BatchStatus.FAILED, error=_(COULD_NOT_DRAW), finished_at=timezone.now())
             return batches.get()
     with transaction.atomic():
         if batches.filter(status=BatchStatus.RUNNING).update(status=BatchStatus.DONE, finished_at=timezone.now()):
@@ -276,7 +289,7 @@ def codes_for_participants(
     prefix = contract.invitation_prefix
     made = 0  # counted from what this call inserted: a concurrent call's codes are not ours
     missing = wanted - _pairs_with_codes(tenant=tenant, contract=contract, pairs=wanted, skip=new_participant_ids)
-    for _ in range(MAX_EMPTY_ROUNDS):
+    for _round in range(MAX_EMPTY_ROUNDS):
         if not missing:
             return made
         missing = sorted(missing)
@@ -293,7 +306,7 @@ def codes_for_participants(
                 actor=actor,
             )
         missing = set(missing) - _pairs_with_codes(tenant=tenant, contract=contract, pairs=set(missing))
-    raise ValidationError(COULD_NOT_DRAW)
+    raise ValidationError(_(COULD_NOT_DRAW))
 
 
 def _pairs_with_codes(
@@ -329,7 +342,7 @@ def code_for_participant(
             tenant=tenant, contract=contract, wanted={(participant.pk, price.pk)}, width=width, actor=actor
         )
         if not made:
-            raise ValidationError(ALREADY_HAS_CODE.format(name=participant.full_name, price=price.price_code))
+            raise ValidationError(_(ALREADY_HAS_CODE).format(name=participant.full_name, price=price.price_code))
         code = InvitationCode.objects.get(
             tenant=tenant, contract=contract, participant=participant, price=price, status=CodeStatus.ACTIVE
         )
@@ -359,9 +372,9 @@ def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -
             if changes["code"] == code.code:
                 del changes["code"]
         if changes.get("max_uses", code.max_uses) < code.uses:
-            raise ValidationError({"max_uses": MAX_USES_BELOW_USES.format(uses=code.uses)})
+            raise ValidationError({"max_uses": _(MAX_USES_BELOW_USES).format(uses=code.uses)})
         if "price" in changes and code.uses:
-            raise ValidationError({"price": PRICE_LOCKED})
+            raise ValidationError({"price": _(PRICE_LOCKED)})
         before = {name: getattr(code, name) for name in changes}
         for name, value in changes.items():
             setattr(code, name, value)
@@ -372,7 +385,7 @@ def code_update(*, tenant: Tenant, code: InvitationCode, actor, changes: dict) -
             with transaction.atomic():
                 code.save()
         except IntegrityError:  # changed by someone else at the same moment
-            raise ValidationError(CHANGED_MEANWHILE) from None
+            raise ValidationError(_(CHANGED_MEANWHILE)) from None
         if changes:
             event_record(
                 tenant=tenant,
@@ -398,7 +411,7 @@ def _check_new_text(*, tenant: Tenant, code: InvitationCode, text: str) -> None:
     if text == code.code:
         return
     if code.text_locked:
-        raise ValidationError({"code": CODE_TEXT_LOCKED})
+        raise ValidationError({"code": _(CODE_TEXT_LOCKED)})
     prefix = code.contract.invitation_prefix
     body = text[len(prefix) :]
     if (
@@ -406,9 +419,9 @@ def _check_new_text(*, tenant: Tenant, code: InvitationCode, text: str) -> None:
         or not codes.MIN_WIDTH <= len(body) <= codes.MAX_WIDTH
         or not codes.is_well_formed(text)
     ):
-        raise ValidationError({"code": CODE_TEXT_INVALID.format(prefix=prefix)})
+        raise ValidationError({"code": _(CODE_TEXT_INVALID).format(prefix=prefix)})
     if InvitationCode.objects.filter(tenant=tenant, code=text).exclude(pk=code.pk).exists():
-        raise ValidationError({"code": CODE_TEXT_TAKEN})
+        raise ValidationError({"code": _(CODE_TEXT_TAKEN)})
 
 
 def _check_participant_free(*, tenant: Tenant, code: InvitationCode) -> None:
@@ -417,7 +430,7 @@ def _check_participant_free(*, tenant: Tenant, code: InvitationCode) -> None:
     taken = InvitationCode.objects.filter(tenant=tenant, participant_id=code.participant_id, price_id=code.price_id)
     if taken.exclude(status=CodeStatus.VOID).exclude(pk=code.pk).exists():
         raise ValidationError(
-            {"participant_id": ALREADY_HAS_CODE.format(name=code.participant.full_name, price=code.price.price_code)}
+            {"participant_id": _(ALREADY_HAS_CODE).format(name=code.participant.full_name, price=code.price.price_code)}
         )
 
 
@@ -428,7 +441,7 @@ def code_void(*, tenant: Tenant, code: InvitationCode, actor) -> None:
             .exclude(status=CodeStatus.VOID)
             .update(status=CodeStatus.VOID)
         ):
-            raise ValidationError(ALREADY_VOID)
+            raise ValidationError(_(ALREADY_VOID))
         event_record(
             tenant=tenant,
             contract=code.contract,
@@ -443,7 +456,7 @@ def code_delete(*, tenant: Tenant, code: InvitationCode, actor) -> None:
     with transaction.atomic():
         code = InvitationCode.objects.select_for_update().get(tenant=tenant, pk=code.pk)
         if code.uses or Redemption.objects.filter(tenant=tenant, code=code).exists():
-            raise ValidationError(CODE_IN_USE)
+            raise ValidationError(_(CODE_IN_USE))
         event_record(
             tenant=tenant,
             contract=code.contract,
@@ -521,10 +534,10 @@ def code_check(*, tenant: Tenant, typed: str) -> InvitationCode:
 
     canonical = codes.normalise(typed)
     if not codes.is_well_formed(canonical) or not 8 <= len(canonical) <= 28:
-        raise CodeRefused(CODE_MISTYPED)
+        raise CodeRefused(_(CODE_MISTYPED))
     code = code_by_text(tenant=tenant, canonical=canonical)
     if code is None:
-        raise CodeRefused(CODE_UNKNOWN)
+        raise CodeRefused(_(CODE_UNKNOWN))
     # Someone typed it: it has left the system, so its text is fixed from now on (once: a code
     # already shown, say the second person typing a code of several uses, writes nothing).
     if code.shown_at is None:
@@ -544,19 +557,17 @@ def refuse_unusable(*, tenant: Tenant, code: InvitationCode) -> None:
     zone = tenant.zone
     status = code.shown_status()
     if status == ShownStatus.VOID:
-        raise CodeRefused(CODE_VOID)
+        raise CodeRefused(_(CODE_VOID))
     if status == ShownStatus.USED_UP:
-        raise CodeRefused(CODE_USED_UP)
+        raise CodeRefused(_(CODE_USED_UP))
     if status == ShownStatus.EXPIRED:
-        raise CodeRefused(CODE_EXPIRED.format(date=f"{timezone.localtime(code.valid_until, zone):%-d %B %Y, %H:%M}"))
+        raise CodeRefused(_(CODE_EXPIRED).format(date=when(code.valid_until, zone, "j F Y, H:i")))
     if status == ShownStatus.NOT_YET_VALID:
-        raise CodeRefused(
-            CODE_NOT_YET_VALID.format(date=f"{timezone.localtime(code.valid_from, zone):%-d %B %Y, %H:%M}")
-        )
+        raise CodeRefused(_(CODE_NOT_YET_VALID).format(date=when(code.valid_from, zone, "j F Y, H:i")))
     if not contract_codes_usable(tenant=tenant, contract=code.contract):
-        raise CodeRefused(CODE_CONTRACT_CLOSED)
+        raise CodeRefused(_(CODE_CONTRACT_CLOSED))
     if not code.price.service.is_active:
-        raise CodeRefused(CODE_SERVICE_PAUSED)
+        raise CodeRefused(_(CODE_SERVICE_PAUSED))
 
 
 def email_allowed(code: InvitationCode, email: str) -> bool:
@@ -576,7 +587,7 @@ def code_redeem_and_book(
     UPDATE that only succeeds while it is active, valid and below its max uses.
     """
     if not email_allowed(code, details.email):
-        raise CodeRefused(CODE_WRONG_DOMAIN.format(domain=code.restricted_domain.lstrip("@")))
+        raise CodeRefused(_(CODE_WRONG_DOMAIN).format(domain=code.restricted_domain.lstrip("@")))
     now = timezone.now()
     with transaction.atomic():
         taken = (
@@ -595,9 +606,9 @@ def code_redeem_and_book(
             try:
                 code.refresh_from_db()
             except InvitationCode.DoesNotExist:  # deleted a moment ago
-                raise CodeRefused(CODE_UNKNOWN) from None
+                raise CodeRefused(_(CODE_UNKNOWN)) from None
             refuse_unusable(tenant=tenant, code=code)
-            raise CodeRefused(CODE_USED_UP)
+            raise CodeRefused(_(CODE_USED_UP))
         # The code's row is now locked by this transaction: a second submit of the same booking
         # (a double click) waits here, then finds the first one and changes nothing.
         twice = Redemption.objects.filter(
@@ -608,7 +619,7 @@ def code_redeem_and_book(
             released_at__isnull=True,
         )
         if twice.exists():
-            raise CodeRefused(ALREADY_BOOKED)
+            raise CodeRefused(_(ALREADY_BOOKED))
         # A full or vanished slot raises BookingError here, which rolls the code's use back too.
         booking = booking_create(
             tenant=tenant, service=service, starts_at=starts_at, details=details, price_amount=code.price.amount

@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from contracts.selectors import contract_get, events_of, participant_get, prices_of
 from contracts.views import contract_page
@@ -49,8 +51,8 @@ from .selectors import (
 )
 
 CODES_PER_PAGE = 50
-NO_SUCH_PARTICIPANT = "No participant with this id in this contract."
-NEEDS_A_PRICE = "Every code carries a price, and this contract has none yet: add one first."
+NO_SUCH_PARTICIPANT = gettext_noop("No participant with this id in this contract.")
+NEEDS_A_PRICE = gettext_noop("Every code carries a price, and this contract has none yet: add one first.")
 CSV_HEADER = [
     "code",
     "status",
@@ -115,7 +117,7 @@ def code_generate(request, contract_id):
     contract = contract_get(tenant=request.tenant, contract_id=contract_id)
     prices = prices_of(tenant=request.tenant, contract=contract)
     if not prices.exists():
-        messages.error(request, NEEDS_A_PRICE)
+        messages.error(request, _(NEEDS_A_PRICE))
         return redirect(tenant_reverse(request.tenant, "contracts:prices", contract_id=contract.pk))
     form = GenerateForm(request.POST or None, prices=prices)
     if request.method == "POST" and form.is_valid():
@@ -207,14 +209,14 @@ def code_edit(request, contract_id, code_id):
                 else None
             )
         except Http404:
-            form.add_error("participant_id", NO_SUCH_PARTICIPANT)
+            form.add_error("participant_id", _(NO_SUCH_PARTICIPANT))
         else:
             try:
                 services.code_update(tenant=request.tenant, code=code, actor=request.user, changes=changes)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Code saved.")
+                messages.success(request, _("Code saved."))
                 return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
     return contract_page(request, contract, "codes", "invitations/code_edit.html", {"code": code, "form": form})
 
@@ -230,14 +232,14 @@ def code_void(request, contract_id, code_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"Code {code.shown} is void.")
+            messages.success(request, _("Code {shown} is void.").format(shown=code.shown))
         return redirect(back)
     return confirm_page(
         request,
-        title="Void code",
-        question=f"Void code {code.shown}?",
+        title=_("Void code"),
+        question=_("Void code {shown}?").format(shown=code.shown),
         consequence="Nobody can book with it any more. Bookings already made with it stay. This cannot be undone.",
-        confirm_label="Void code",
+        confirm_label=_("Void code"),
         cancel_url=back,
     )
 
@@ -253,17 +255,17 @@ def code_delete(request, contract_id, code_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
-        messages.success(request, f"Code {code.shown} deleted.")
+        messages.success(request, _("Code {shown} deleted.").format(shown=code.shown))
         return redirect(back)
     if code.uses or code.redemptions.exists():
-        messages.error(request, services.CODE_IN_USE)
+        messages.error(request, _(services.CODE_IN_USE))
         return redirect(_code_url(request, contract, "invitations:code", code_id=code.pk))
     return confirm_page(
         request,
-        title="Delete code",
-        question=f"Delete code {code.shown}?",
+        title=_("Delete code"),
+        question=_("Delete code {shown}?").format(shown=code.shown),
         consequence="It was never used. It disappears from the list; the contract's history keeps a line about it.",
-        confirm_label="Delete code",
+        confirm_label=_("Delete code"),
         cancel_url=back,
     )
 
@@ -322,7 +324,10 @@ def participant_code(request, contract_id, participant_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Code {code.shown} generated for {participant.full_name}.")
+            messages.success(
+                request,
+                _("Code {shown} generated for {full_name}.").format(shown=code.shown, full_name=participant.full_name),
+            )
             return redirect(tenant_reverse(request.tenant, "contracts:participants", contract_id=contract.pk))
     return contract_page(
         request,
@@ -342,9 +347,13 @@ def bookings(request, contract_id):
     return contract_page(request, contract, "bookings", "invitations/bookings.html", {"page": page})
 
 
-SELECTION_REFUSED = "Some of the selected codes are not codes of this contract. Select the codes again from the list."
-NOTHING_TICKED = "Tick the codes to send first, or use Send Codes to send the unassigned codes never sent."
-TOO_MANY_SELECTED = "More than {limit:,} codes selected: send them in smaller groups."
+SELECTION_REFUSED = gettext_noop(
+    "Some of the selected codes are not codes of this contract. Select the codes again from the list."
+)
+NOTHING_TICKED = gettext_noop(
+    "Tick the codes to send first, or use Send Codes to send the unassigned codes never sent."
+)
+TOO_MANY_SELECTED = gettext_noop("More than {limit:,} codes selected: send them in smaller groups.")
 PASTED_NAME = "pasted-recipients.csv"
 SELECTION_SHOWN = 100
 
@@ -355,16 +364,16 @@ def _selection(request, contract, data) -> list[int] | None:
     raw = data.getlist("code")
     if not raw:
         if data.get("selection"):  # "Send selected codes" with nothing ticked
-            raise ValidationError(NOTHING_TICKED)
+            raise ValidationError(_(NOTHING_TICKED))
         return None
     if len(raw) > sending.MAX_CODES:
-        raise ValidationError(TOO_MANY_SELECTED.format(limit=sending.MAX_CODES))
+        raise ValidationError(_(TOO_MANY_SELECTED).format(limit=sending.MAX_CODES))
     ids = {id_from(value) for value in raw}
     if None in ids:
-        raise ValidationError(SELECTION_REFUSED)
+        raise ValidationError(_(SELECTION_REFUSED))
     found = InvitationCode.objects.filter(tenant=request.tenant, contract=contract, pk__in=ids).count()
     if found != len(ids):
-        raise ValidationError(SELECTION_REFUSED)
+        raise ValidationError(_(SELECTION_REFUSED))
     return sorted(ids)
 
 
@@ -437,14 +446,19 @@ def code_resend(request, contract_id, code_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"Code {code.shown} is queued again by {channel} to {send.recipient}.")
+            messages.success(
+                request,
+                _("Code {shown} is queued again by {channel} to {recipient}.").format(
+                    shown=code.shown, channel=channel, recipient=send.recipient
+                ),
+            )
         return redirect(back)
     return confirm_page(
         request,
-        title="Resend code",
-        question=f"Send code {code.shown} again to {send.recipient}?",
+        title=_("Resend code"),
+        question=_("Send code {shown} again to {recipient}?").format(shown=code.shown, recipient=send.recipient),
         consequence=f"A new {channel} with the code goes to {send.recipient}"
         f"{f' ({send.name})' if send.name else ''}. The code's page lists it with the earlier sends.",
-        confirm_label=f"Resend by {channel}",
+        confirm_label=_("Resend by {channel}").format(channel=channel),
         cancel_url=back,
     )

@@ -5,12 +5,14 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Role
 from .selectors import membership_for
 
-NOT_A_MEMBER = "You are not a member of this workspace."
-ROLE_TOO_LOW = "Your role in this workspace does not allow this page."
+NOT_A_MEMBER = gettext_noop("You are not a member of this workspace.")
+ROLE_TOO_LOW = gettext_noop("Your role in this workspace does not allow this page.")
 
 
 def staff_required(min_role: str = Role.STAFF):
@@ -23,9 +25,9 @@ def staff_required(min_role: str = Role.STAFF):
                 return redirect_to_login(request.get_full_path())
             membership = membership_for(tenant=request.tenant, user=request.user)
             if membership is None:
-                raise PermissionDenied(NOT_A_MEMBER)
+                raise PermissionDenied(_(NOT_A_MEMBER))
             if not membership.has_role(min_role):
-                raise PermissionDenied(ROLE_TOO_LOW)
+                raise PermissionDenied(_(ROLE_TOO_LOW))
             request.membership = membership
             return view(request, *args, **kwargs)
 

@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .scoping import TenantScopedManager
 
@@ -60,7 +61,7 @@ class Tenant(models.Model):
         max_length=200,
         blank=True,
         validators=[NO_CONTROL_CHARACTERS],
-        help_text="Shown on public pages and in emails; the name if blank.",
+        help_text=gettext_lazy("Shown on public pages and in emails; the name if blank."),
     )
     brand_color = models.CharField(max_length=7, default="#2f5d62", validators=[COLOR_VALIDATOR])
     # The workspace's language and formats (dates, numbers, money) on its pages and in its emails.
@@ -99,9 +100,9 @@ class TenantOwned(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    STAFF = "staff", "Staff"
+    OWNER = "owner", gettext_lazy("Owner")
+    ADMIN = "admin", gettext_lazy("Admin")
+    STAFF = "staff", gettext_lazy("Staff")
 
 
 ROLE_RANK = {Role.STAFF: 1, Role.ADMIN: 2, Role.OWNER: 3}
@@ -128,10 +129,10 @@ class Membership(TenantOwned):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    REVOKED = "revoked", "Revoked"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", gettext_lazy("Pending")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    REVOKED = "revoked", gettext_lazy("Revoked")
+    EXPIRED = "expired", gettext_lazy("Expired")
 
 
 class StaffInvitation(TenantOwned):

@@ -32,6 +32,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from .events import SYSTEM, publish
 
@@ -44,14 +46,20 @@ def setting(name: str) -> int:
 
 
 # What the 429 page says, per kind of attempt; {wait} is "12 minutes".
-SIGNIN_REFUSED = "Too many sign-in attempts from your connection or for this account. Please try again in {wait}."
-RESET_REFUSED = "Too many password reset requests from your connection or for this address. Please try again in {wait}."
-LINK_REFUSED = "Too many links or codes that did not work were tried from your connection. Please try again in {wait}."
+SIGNIN_REFUSED = gettext_noop(
+    "Too many sign-in attempts from your connection or for this account. Please try again in {wait}."
+)
+RESET_REFUSED = gettext_noop(
+    "Too many password reset requests from your connection or for this address. Please try again in {wait}."
+)
+LINK_REFUSED = gettext_noop(
+    "Too many links or codes that did not work were tried from your connection. Please try again in {wait}."
+)
 
 
 def wait_text(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
 
 
 # Client addresses
@@ -327,7 +335,7 @@ def links(view):
     def guarded(request, *args, **kwargs):
         outcome, counters = link_attempt(request)
         if outcome:
-            return refused(request, outcome, LINK_REFUSED)
+            return refused(request, outcome, _(LINK_REFUSED))
         report(outcome, tenant=request.tenant, page=_page_name(request))  # a workspace-wide crossing
         response = view(request, *args, **kwargs)  # an Http404 raised here keeps the count
         if response.status_code != 404 and not getattr(request, "_rate_limit_failed", False):
