@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, normalize_email
 from messaging.services import email_queue
@@ -14,14 +16,14 @@ from .models import InvitationStatus, Membership, Role, StaffInvitation, Tenant
 from .tokens import token_hash, token_new
 from .urlresolvers import absolute_tenant_url
 
-ALREADY_MEMBER = "{email} is already a member of this workspace."
-INVITATION_RACE = "An invitation for this address was sent a moment ago. Reload the page."
-INVITATION_CLOSED = "This invitation is no longer open."
-SENT_A_MOMENT_AGO = "This invitation was sent a moment ago; it was not sent again."
+ALREADY_MEMBER = gettext_noop("{email} is already a member of this workspace.")
+INVITATION_RACE = gettext_noop("An invitation for this address was sent a moment ago. Reload the page.")
+INVITATION_CLOSED = gettext_noop("This invitation is no longer open.")
+SENT_A_MOMENT_AGO = gettext_noop("This invitation was sent a moment ago; it was not sent again.")
 RESEND_GUARD_SECONDS = 10
-LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
-WRONG_ACCOUNT = "This invitation was sent to {email}. Sign in with that address to accept it."
-ACCOUNT_EXISTS = "An account with {email} exists already. Sign in to accept the invitation."
+LAST_OWNER = gettext_noop("A workspace needs at least one owner. Make someone else an owner first.")
+WRONG_ACCOUNT = gettext_noop("This invitation was sent to {email}. Sign in with that address to accept it.")
+ACCOUNT_EXISTS = gettext_noop("An account with {email} exists already. Sign in to accept the invitation.")
 
 UNUSABLE_MESSAGES = {
     None: "This invitation link is not valid. Check that you copied the whole link from the email.",
@@ -43,7 +45,7 @@ def staff_invitation_create(*, tenant: Tenant, email: str, role: str, invited_by
     """Invite ``email`` to the team; an open invitation for the same address is replaced."""
     email = normalize_email(email)
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
-        raise ValidationError({"email": ALREADY_MEMBER.format(email=email)})
+        raise ValidationError({"email": _(ALREADY_MEMBER).format(email=email)})
     raw, hashed = token_new()
     now = timezone.now()
     try:
@@ -61,7 +63,7 @@ def staff_invitation_create(*, tenant: Tenant, email: str, role: str, invited_by
             )
             _queue_invitation_email(invitation, raw)
     except IntegrityError:
-        raise ValidationError({"email": INVITATION_RACE}) from None
+        raise ValidationError({"email": _(INVITATION_RACE)}) from None
     return invitation
 
 
@@ -71,10 +73,10 @@ def staff_invitation_resend(*, tenant: Tenant, invitation: StaffInvitation, acto
     with transaction.atomic():
         invitation = StaffInvitation.objects.select_for_update().get(tenant=tenant, pk=invitation.pk)
         if invitation.accepted_at or invitation.revoked_at:
-            raise ValidationError(INVITATION_CLOSED)
+            raise ValidationError(_(INVITATION_CLOSED))
         now = timezone.now()
         if invitation.sent_at > now - timedelta(seconds=RESEND_GUARD_SECONDS):
-            raise ValidationError(SENT_A_MOMENT_AGO)
+            raise ValidationError(_(SENT_A_MOMENT_AGO))
         invitation.token_hash = hashed
         invitation.sent_at = now
         invitation.expires_at = now + timedelta(days=settings.STAFF_INVITATION_VALID_DAYS)
@@ -127,7 +129,7 @@ def staff_invitation_accept(*, tenant: Tenant, raw_token: str, user: User) -> Me
     with transaction.atomic():
         invitation = _locked_open_invitation(tenant=tenant, raw_token=raw_token)
         if normalize_email(user.email) != normalize_email(invitation.email):
-            raise ValidationError(WRONG_ACCOUNT.format(email=invitation.email))
+            raise ValidationError(_(WRONG_ACCOUNT).format(email=invitation.email))
         return _accept(invitation, user)
 
 
@@ -138,14 +140,14 @@ def staff_invitation_accept_new_user(
     with transaction.atomic():
         invitation = _locked_open_invitation(tenant=tenant, raw_token=raw_token)
         if User.objects.find_by_email(invitation.email):
-            raise ValidationError(ACCOUNT_EXISTS.format(email=invitation.email))
+            raise ValidationError(_(ACCOUNT_EXISTS).format(email=invitation.email))
         try:
             with transaction.atomic():
                 user = User.objects.create_user(
                     invitation.email, password, first_name=first_name.strip(), last_name=last_name.strip()
                 )
         except IntegrityError:  # the same address accepted another workspace's invitation just now
-            raise ValidationError(ACCOUNT_EXISTS.format(email=invitation.email)) from None
+            raise ValidationError(_(ACCOUNT_EXISTS).format(email=invitation.email)) from None
         return _accept(invitation, user)
 
 
@@ -180,7 +182,7 @@ def _lock_for_owner_change(*, tenant: Tenant, membership: Membership, losing_own
     membership = Membership.objects.get(tenant=tenant, pk=membership.pk)
     if losing_owner and membership.role == Role.OWNER:
         if Membership.objects.filter(tenant=tenant, role=Role.OWNER).count() <= 1:
-            raise ValidationError(LAST_OWNER)
+            raise ValidationError(_(LAST_OWNER))
     return membership
 
 

@@ -98,7 +98,7 @@ def team_invite(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+            messages.success(request, _("Invitation sent to {email}.").format(email=invitation.email))
             return redirect(tenant_reverse(request.tenant, "tenancy:team"))
     return render(
         request, "tenancy/team_invite.html", {"form": form, "valid_days": settings.STAFF_INVITATION_VALID_DAYS}
@@ -111,14 +111,16 @@ def member_role(request, member_id):
     membership = membership_get(tenant=request.tenant, membership_id=member_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the listed roles.")
+        messages.error(request, _("Choose one of the listed roles."))
     else:
         try:
             services.membership_set_role(tenant=request.tenant, membership=membership, role=form.cleaned_data["role"])
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.success(request, f"{membership.user.email} is now {form.cleaned_data['role']}.")
+            messages.success(
+                request, _("{email} is now {role}.").format(email=membership.user.email, role=form.cleaned_data["role"])
+            )
     return redirect(tenant_reverse(request.tenant, "tenancy:team"))
 
 
@@ -131,16 +133,19 @@ def member_remove(request, member_id):
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return redirect(tenant_reverse(request.tenant, "tenancy:team"))
-        messages.success(request, f"{membership.user.email} no longer has access to {request.tenant.name}.")
+        messages.success(
+            request,
+            _("{email} no longer has access to {name}.").format(email=membership.user.email, name=request.tenant.name),
+        )
         if membership.user_id == request.user.pk:
             return redirect("workspaces")
         return redirect(tenant_reverse(request.tenant, "tenancy:team"))
     return confirm_page(
         request,
-        title="Remove team member",
-        question=f"Remove {membership.user.email} from {request.tenant.name}?",
+        title=_("Remove team member"),
+        question=_("Remove {email} from {name}?").format(email=membership.user.email, name=request.tenant.name),
         consequence="They lose access to this workspace at once. Their account and other workspaces stay.",
-        confirm_label="Remove member",
+        confirm_label=_("Remove member"),
         cancel_url=tenant_reverse(request.tenant, "tenancy:team"),
     )
 
@@ -155,7 +160,10 @@ def invitation_resend(request, invitation_id):
         messages.error(request, exc.messages[0])
     else:
         messages.success(
-            request, f"A new invitation link was sent to {invitation.email}; the old link no longer works."
+            request,
+            _("A new invitation link was sent to {email}; the old link no longer works.").format(
+                email=invitation.email
+            ),
         )
     return redirect(tenant_reverse(request.tenant, "tenancy:team"))
 
@@ -165,14 +173,14 @@ def invitation_revoke(request, invitation_id):
     invitation = invitation_get(tenant=request.tenant, invitation_id=invitation_id)
     if request.method == "POST":
         services.staff_invitation_revoke(tenant=request.tenant, invitation=invitation)
-        messages.success(request, f"The invitation for {invitation.email} was withdrawn.")
+        messages.success(request, _("The invitation for {email} was withdrawn.").format(email=invitation.email))
         return redirect(tenant_reverse(request.tenant, "tenancy:team"))
     return confirm_page(
         request,
-        title="Withdraw invitation",
-        question=f"Withdraw the invitation for {invitation.email}?",
+        title=_("Withdraw invitation"),
+        question=_("Withdraw the invitation for {email}?").format(email=invitation.email),
         consequence="The link in the email stops working. You can invite the address again later.",
-        confirm_label="Withdraw invitation",
+        confirm_label=_("Withdraw invitation"),
         cancel_url=tenant_reverse(request.tenant, "tenancy:team"),
     )
 
@@ -203,7 +211,12 @@ def join(request, token):
                 messages.error(request, exc.messages[0])
         else:
             if membership is not None:
-                messages.success(request, f"Welcome to {tenant.name}. You joined as {membership.get_role_display()}.")
+                messages.success(
+                    request,
+                    _("Welcome to {name}. You joined as {get_role_display}.").format(
+                        name=tenant.name, get_role_display=membership.get_role_display()
+                    ),
+                )
                 return redirect(tenant_reverse(tenant, "tenancy:home"))
     return render(request, "tenancy/join.html", {"invitation": invitation, "existing": existing, "form": form})
 
@@ -238,7 +251,7 @@ def tenant_settings(request):
             )
             if form.cleaned_data["logo_file"]:
                 branding.tenant_logo_set(tenant=tenant, logo=form.cleaned_data["logo_file"])
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect(tenant_reverse(tenant, "tenancy:settings"))
     return render(request, "tenancy/settings.html", {"form": form, "logo_path": branding.logo_path(tenant)})
 
