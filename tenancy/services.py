@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import User, normalize_email
 from messaging.services import email_queue
 
+from .localization import when
 from .models import InvitationStatus, Membership, Role, StaffInvitation, Tenant
 from .tokens import token_hash, token_new
 from .urlresolvers import absolute_tenant_url
@@ -109,8 +110,7 @@ def _queue_invitation_email(invitation: StaffInvitation, raw_token: str, actor: 
 
 
 def _local_text(moment, tenant: Tenant) -> str:
-    local = timezone.localtime(moment, tenant.zone)
-    return f"{local:%-d %B %Y, %H:%M} ({tenant.time_zone})"
+    return f"{when(moment, tenant.zone, 'j F Y, H:i')} ({tenant.time_zone})"
 
 
 def _locked_open_invitation(*, tenant: Tenant, raw_token: str) -> StaffInvitation:

@@ -106,6 +106,10 @@ def test_a_dutch_booking_is_confirmed_in_dutch_formats(client, tenant, code):
     assert expected_when.startswith(dutch_day)
     assert expected_when in email.body_text
     assert "1234,50 EUR" in email.body_text
+    assert email.subject == f"Uw boeking: Intro op {expected_when} ({tenant.time_zone})"
+    assert "Hallo Ada," in email.body_text and "Uw boeking bij Acme Training is bevestigd." in email.body_text
+    assert "Prijs: 1234,50 EUR" in email.body_text and "Tot dan." in email.body_text
+    assert "Uw boeking bij <strong>Acme Training</strong> is bevestigd." in email.body_html
 
 
 def test_an_english_workspace_is_unchanged(client, tenant, code):
@@ -123,9 +127,10 @@ def test_an_english_workspace_is_unchanged(client, tenant, code):
     starts_at = tomorrow_at_ten(tenant)
     assert client.post(TIMES, {"starts_at": starts_at.isoformat()}).status_code == 302
     client.post(DETAILS, {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})
-    body = OutboundEmail.objects.get(to_email="ada@example.com").body_text
-    assert f"{starts_at:%A %-d %B %Y, %H:%M} ({tenant.time_zone})" in body  # the format it always had
-    assert "1234.50 EUR" in body
+    email = OutboundEmail.objects.get(to_email="ada@example.com")
+    assert f"When: {starts_at:%A %-d %B %Y, %H:%M} ({tenant.time_zone})" in email.body_text  # as it always was
+    assert "Price: 1234.50 EUR" in email.body_text and "See you then." in email.body_text
+    assert email.subject.startswith("Your booking: Intro on ")
 
 
 def test_a_workspace_in_another_language_does_not_change_the_next_request(client, tenant, other_tenant, code):
