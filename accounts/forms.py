@@ -35,6 +35,13 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = ["first_name", "last_name", "email", "phone", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        labels = {
+            "first_name": gettext_lazy("First name"),
+            "last_name": gettext_lazy("Last name"),
+            "email": gettext_lazy("Email"),
+            "phone": gettext_lazy("Phone"),
+            "notes": gettext_lazy("Notes"),
+        }
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()

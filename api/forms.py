@@ -9,6 +9,7 @@ class ApiKeyForm(forms.Form):
         max_length=ApiKey._meta.get_field("name").max_length,
         validators=ApiKey._meta.get_field("name").validators,
         help_text=gettext_lazy("Who or what uses it, e.g. “CRM sync”. Shown in the audit trail."),
+        label=gettext_lazy("Name"),
     )
     scope = forms.ChoiceField(
         choices=KeyScope.choices,

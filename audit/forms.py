@@ -11,7 +11,9 @@ DATES_ORDER = gettext_noop("“To” must not be before “from”.")
 
 class AuditFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
-    action = forms.ChoiceField(required=False, choices=[("", "All actions"), *Action.choices])
+    action = forms.ChoiceField(
+        required=False, choices=[("", gettext_lazy("All actions")), *Action.choices], label=gettext_lazy("Action")
+    )
     start = forms.DateField(
         required=False,
         label=gettext_lazy("From"),
@@ -24,8 +26,12 @@ class AuditFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[check_year],
     )
-    object_type = forms.RegexField(required=False, regex=r"^[a-z_]+\.[a-z_]+$", max_length=100)
-    object_id = forms.RegexField(required=False, regex=r"^[0-9A-Za-z_-]{1,40}$", max_length=40)
+    object_type = forms.RegexField(
+        required=False, regex=r"^[a-z_]+\.[a-z_]+$", max_length=100, label=gettext_lazy("Object type")
+    )
+    object_id = forms.RegexField(
+        required=False, regex=r"^[0-9A-Za-z_-]{1,40}$", max_length=40, label=gettext_lazy("Object id")
+    )
 
     def clean_q(self):
         return self.cleaned_data["q"].replace("\x00", "").strip()

@@ -15,17 +15,27 @@ class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service
         fields = ["name", "description", "duration_minutes", "price", "is_active"]
-        labels = {"duration_minutes": "Length (minutes)", "is_active": "Bookable"}
+        labels = {
+            "name": gettext_lazy("Name"),
+            "description": gettext_lazy("Description"),
+            "price": gettext_lazy("Price"),
+            "duration_minutes": gettext_lazy("Length (minutes)"),
+            "is_active": gettext_lazy("Bookable"),
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
 class AvailabilityForm(forms.ModelForm):
-    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
+    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label=gettext_lazy("Weekday"))
 
     class Meta:
         model = WeeklyAvailability
         fields = ["weekday", "start_time", "end_time", "slot_capacity"]
-        labels = {"slot_capacity": "People per slot", "start_time": "From", "end_time": "Until"}
+        labels = {
+            "slot_capacity": gettext_lazy("People per slot"),
+            "start_time": gettext_lazy("From"),
+            "end_time": gettext_lazy("Until"),
+        }
         widgets = {
             "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -53,9 +63,17 @@ def check_year(day) -> None:
 
 
 class CalendarFilterForm(forms.Form):
-    week = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[check_year])
+    week = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_year],
+        label=gettext_lazy("Week"),
+    )
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label=gettext_lazy("All services")
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All services"),
+        label=gettext_lazy("Service"),
     )
 
     def __init__(self, *args, services, **kwargs):

@@ -14,11 +14,24 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = ["name", "contact_name", "email", "phone", "address", "status", "notes"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "name": gettext_lazy("Name"),
+            "contact_name": gettext_lazy("Contact name"),
+            "email": gettext_lazy("Email"),
+            "phone": gettext_lazy("Phone"),
+            "address": gettext_lazy("Address"),
+            "status": gettext_lazy("Status"),
+            "notes": gettext_lazy("Notes"),
+        }
 
 
 class OrganisationFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Search"))
-    status = forms.ChoiceField(choices=[("", "Any status"), *OrganisationStatus.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", gettext_lazy("Any status")), *OrganisationStatus.choices],
+        required=False,
+        label=gettext_lazy("Status"),
+    )
 
 
 class ContractForm(forms.ModelForm):
@@ -29,6 +42,14 @@ class ContractForm(forms.ModelForm):
             "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {
+            "name": gettext_lazy("Name"),
+            "invitation_prefix": gettext_lazy("Invitation prefix"),
+            "starts_on": gettext_lazy("Starts on"),
+            "ends_on": gettext_lazy("Ends on"),
+            "status": gettext_lazy("Status"),
+            "notes": gettext_lazy("Notes"),
         }
 
     def clean_invitation_prefix(self):
@@ -44,12 +65,12 @@ class ContractForm(forms.ModelForm):
 
 class PriceForm(forms.ModelForm):
     # Declared, so the class can be built outside any tenant scope; the queryset is set per tenant.
-    service = forms.ModelChoiceField(queryset=Service.objects.none())
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=gettext_lazy("Service"))
 
     class Meta:
         model = ContractPrice
         fields = ["service", "amount", "price_code"]
-        labels = {"price_code": "Price code"}
+        labels = {"amount": gettext_lazy("Amount"), "price_code": gettext_lazy("Price code")}
         help_texts = {
             "price_code": "Short and unique in this contract, e.g. STD or STUDENT; used in the participants CSV."
         }
@@ -67,6 +88,13 @@ class ParticipantForm(forms.ModelForm):
         model = Participant
         fields = ["first_name", "last_name", "email", "phone", "date_of_birth"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {
+            "first_name": gettext_lazy("First name"),
+            "last_name": gettext_lazy("Last name"),
+            "email": gettext_lazy("Email"),
+            "phone": gettext_lazy("Phone"),
+            "date_of_birth": gettext_lazy("Date of birth"),
+        }
 
 
 class SearchForm(forms.Form):

@@ -60,7 +60,7 @@ class TermsMixin:
 
 
 class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
-    quantity = forms.IntegerField(min_value=1, max_value=100_000, initial=100)
+    quantity = forms.IntegerField(min_value=1, max_value=100_000, initial=100, label=gettext_lazy("Quantity"))
     width = forms.IntegerField(
         min_value=codes.MIN_WIDTH,
         max_value=codes.MAX_WIDTH,
@@ -68,7 +68,7 @@ class GenerateForm(ShortWidthMixin, TermsMixin, forms.Form):
         label=gettext_lazy("Code width"),
         help_text=gettext_lazy("Characters after the contract's prefix (6 to 20)."),
     )
-    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None, label=gettext_lazy("Price"))
     max_uses = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label=gettext_lazy("Uses per code"))
     valid_from, valid_until = _validity_fields()
     restricted_domain = forms.CharField(
@@ -114,12 +114,23 @@ def workspace_attempts_per_hour() -> int:
 
 
 class CodeFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *ShownStatus.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", gettext_lazy("Any status")), *ShownStatus.choices], required=False, label=gettext_lazy("Status")
+    )
     price = forms.ModelChoiceField(
-        queryset=ContractPrice.objects.none(), required=False, empty_label=gettext_lazy("Any price")
+        queryset=ContractPrice.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any price"),
+        label=gettext_lazy("Price"),
     )
     assigned = forms.ChoiceField(
-        choices=[("", "Assigned or not"), ("yes", "Assigned to a participant"), ("no", "Unassigned")], required=False
+        choices=[
+            ("", gettext_lazy("Assigned or not")),
+            ("yes", gettext_lazy("Assigned to a participant")),
+            ("no", gettext_lazy("Unassigned")),
+        ],
+        required=False,
+        label=gettext_lazy("Assigned"),
     )
     q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
 
@@ -130,7 +141,7 @@ class CodeFilterForm(forms.Form):
 
 class CodeEditForm(TermsMixin, forms.Form):
     code = forms.CharField(max_length=60, label=gettext_lazy("Code text"))
-    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None, label=gettext_lazy("Price"))
     participant_id = forms.IntegerField(
         required=False,
         min_value=1,
@@ -156,7 +167,7 @@ class CodeEditForm(TermsMixin, forms.Form):
 
 
 class ParticipantCodeForm(ShortWidthMixin, forms.Form):
-    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None)
+    price = forms.ModelChoiceField(queryset=ContractPrice.objects.none(), empty_label=None, label=gettext_lazy("Price"))
     width = forms.IntegerField(
         min_value=codes.MIN_WIDTH,
         max_value=codes.MAX_WIDTH,
