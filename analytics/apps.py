@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AnalyticsConfig(AppConfig):
@@ -9,5 +10,5 @@ class AnalyticsConfig(AppConfig):
         from tenancy import navigation
 
         navigation.register(
-            navigation.NavItem("Analytics", "analytics:contracts", order=700, active_prefix="analytics:")
+            navigation.NavItem(gettext_lazy("Analytics"), "analytics:contracts", order=700, active_prefix="analytics:")
         )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ApiConfig(AppConfig):
@@ -12,5 +13,7 @@ class ApiConfig(AppConfig):
         from . import authentication  # noqa: F401  (registers the bearer scheme with drf-spectacular)
 
         navigation.register(
-            navigation.NavItem("API keys", "api_keys:list", min_role=Role.ADMIN, order=960, active_prefix="api_keys:")
+            navigation.NavItem(
+                gettext_lazy("API keys"), "api_keys:list", min_role=Role.ADMIN, order=960, active_prefix="api_keys:"
+            )
         )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AuditConfig(AppConfig):
@@ -14,5 +15,7 @@ class AuditConfig(AppConfig):
         events.subscribe(services.audit_record)
         tracking.connect()
         navigation.register(
-            navigation.NavItem("Audit trail", "audit:list", min_role=Role.ADMIN, order=870, active_prefix="audit:")
+            navigation.NavItem(
+                gettext_lazy("Audit trail"), "audit:list", min_role=Role.ADMIN, order=870, active_prefix="audit:"
+            )
         )

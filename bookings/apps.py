@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class BookingsConfig(AppConfig):
@@ -10,8 +11,12 @@ class BookingsConfig(AppConfig):
         from tenancy import navigation
 
         navigation.register(
-            navigation.NavItem("Calendar", "bookings:calendar", order=30, active_prefix="bookings:booking"),
-            navigation.NavItem("Services", "bookings:service_list", order=40, active_prefix="bookings:service"),
+            navigation.NavItem(
+                gettext_lazy("Calendar"), "bookings:calendar", order=30, active_prefix="bookings:booking"
+            ),
+            navigation.NavItem(
+                gettext_lazy("Services"), "bookings:service_list", order=40, active_prefix="bookings:service"
+            ),
         )
         registry.register(
             registry.EmailKind(

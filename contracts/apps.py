@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ContractsConfig(AppConfig):
@@ -12,6 +13,11 @@ class ContractsConfig(AppConfig):
         from .participants_csv import PARTICIPANTS_IMPORT
 
         navigation.register(
-            navigation.NavItem("Contracts", "contracts:organisations", order=20, active_prefix="contracts:")
+            navigation.NavItem(
+                gettext_lazy("Contracts"),
+                "contracts:organisations",
+                order=20,
+                active_prefix=("contracts:", "invitations:", "imports:"),
+            )
         )
         registry.register(PARTICIPANTS_IMPORT)

@@ -13,6 +13,10 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tenancy.localization import money
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,16 @@ class OfflineProvider:
     """Pay offline: bank transfer or at the desk, quoting the order number."""
 
     key = "offline"
-    label = "Pay offline"
+    label = gettext_lazy("Pay offline")
 
     def start(self, request: PaymentRequest) -> PaymentStart:
         return PaymentStart(
             paid=False,
-            instructions=(
-                f"Please pay {request.amount:.2f} {request.currency} to {request.payee} by bank transfer "
-                f"or at the desk, quoting {request.reference}. Your place is held while payment is on its way."
-            ),
+            # Written in the workspace's language (the checkout runs in it) and kept with the order.
+            instructions=_(
+                "Please pay {amount} to {payee} by bank transfer or at the desk, quoting {reference}. "
+                "Your place is held while payment is on its way."
+            ).format(amount=money(request.amount, request.currency), payee=request.payee, reference=request.reference),
         )
 
 

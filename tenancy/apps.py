@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 def _tenant_policies_after_migrate(sender, using, **kwargs):
@@ -21,9 +22,11 @@ class TenancyConfig(AppConfig):
         from .models import Role
 
         navigation.register(
-            navigation.NavItem("Home", "tenancy:home", order=0),
-            navigation.NavItem("Team", "tenancy:team", min_role=Role.OWNER, order=900, active_prefix="tenancy:team"),
-            navigation.NavItem("Settings", "tenancy:settings", min_role=Role.ADMIN, order=950),
+            navigation.NavItem(gettext_lazy("Home"), "tenancy:home", order=0),
+            navigation.NavItem(
+                gettext_lazy("Team"), "tenancy:team", min_role=Role.OWNER, order=900, active_prefix="tenancy:team"
+            ),
+            navigation.NavItem(gettext_lazy("Settings"), "tenancy:settings", min_role=Role.ADMIN, order=950),
         )
         registry.register(
             registry.EmailKind(

@@ -12,7 +12,7 @@ class NavItem:
     min_role: str = Role.STAFF
     order: int = 100
     # URL names (namespace:prefix) that keep this entry highlighted, e.g. "clients:".
-    active_prefix: str = ""
+    active_prefix: str | tuple[str, ...] = ""  # view names starting so highlight the item
 
 
 _items: list[NavItem] = []
