@@ -30,6 +30,7 @@ from tenancy.events import publish
 from tenancy.models import Tenant
 from tenancy.scoping import scopes_disabled
 from tenancy.tasks import enqueue_on_commit
+from tenancy.templatetags.contrast import fill_and_ink
 
 from . import private, registry, sms
 from .models import Channel, EmailStatus, EmailTemplateOverride, OutboundEmail
@@ -94,13 +95,16 @@ def _render_shown(
 
 
 def html_in_layout(*, tenant: Tenant | None, inner_html: str, subject: str) -> str:
+    # The header's fill and text colours keep 4.5:1 contrast, as on the public pages.
+    fill, ink = fill_and_ink(tenant.brand_color if tenant else DEFAULT_BRAND_COLOR)
     return render_to_string(
         "emails/layout.html",
         {
             "content": inner_html,
             "subject": subject,
             "tenant_name": tenant.public_name if tenant else "Tessera",
-            "brand_color": tenant.brand_color if tenant else DEFAULT_BRAND_COLOR,
+            "brand_color": fill,
+            "brand_ink": ink,
             "logo_url": logo_url(tenant),
         },
     )
