@@ -141,7 +141,7 @@ def test_staff_import_participants_with_mistakes_then_clean_and_download_their_c
     worker.start()
     expect(page.get_by_text("No problems found. Nothing has changed yet.")).to_be_visible(timeout=15_000)
     plan = page.locator("ul.plan")
-    for line in ("2 participants to add", "1 participants to update", "5 invitation codes to generate", "5 rows"):
+    for line in ("2 participants to add", "1 participant to update", "5 invitation codes to generate", "5 rows"):
         expect(plan).to_contain_text(line)
     screens.shot("clean-plan")
     assert Participant.objects.filter(tenant=tenant, contract=contract).count() == 3
@@ -157,7 +157,7 @@ def test_staff_import_participants_with_mistakes_then_clean_and_download_their_c
     assert Participant.objects.filter(tenant=tenant, contract=contract).count() == 3  # one transaction
     worker.finish()
     expect(page.get_by_text(re.compile(r"^Imported \d"))).to_be_visible(timeout=15_000)
-    for line in ("2 participants added", "1 participants updated", "5 invitation codes generated"):
+    for line in ("2 participants added", "1 participant updated", "5 invitation codes generated"):
         expect(page.locator("ul.plan")).to_contain_text(line)
     screens.shot("imported")
     expect(page.get_by_role("button", name="Complete Import")).to_have_count(0)

@@ -557,7 +557,7 @@ def test_the_validation_page_says_what_completing_would_do(validate, ada):
 
     assert CLEAN in page
     for line in [
-        "1</strong> participants to add",
+        "1</strong> participant to add",
         "0</strong> participants to update",
         "2</strong> invitation codes to generate",
     ]:
@@ -580,8 +580,8 @@ def test_completing_a_clean_file_creates_updates_and_gives_one_code_per_priced_r
 
     assert "Imported" in text(page)
     for line in [
-        "1</strong> participants added",
-        "1</strong> participants updated",
+        "1</strong> participant added",
+        "1</strong> participant updated",
         "3</strong> invitation codes generated",
     ]:
         assert line in text(page)
@@ -708,7 +708,7 @@ def test_the_import_history_shows_each_outcome_and_offers_the_file_again(staff_h
         page = text(staff_http.get(url))
         assert outcome(page, "first try.csv") == "Has problems 1 problem"
         assert outcome(page, "second try.csv").startswith("Imported")
-    assert "1 participants added, 0 participants updated, 1 invitation codes generated" in text(
+    assert "1 participant added, 0 participants updated, 1 invitation code generated" in text(
         staff_http.get(participants_url(contract))
     )
     for job, content in [
