@@ -446,15 +446,19 @@ def test_a_restart_under_load_fails_requests_in_flight_cleanly_and_the_app_recov
     finally:
         locks.close()
 
-    # The requests in flight: the error page at once, nothing saved; sent again, they go through.
+    # The requests in flight: the error page at once with nothing saved, then sent again they go
+    # through; or done whole, when the fast shutdown ended the lock holder first and the waiting
+    # statement committed before its own end came (seen once in CI). Never a hang, a leak or half.
     for name, (status, body, seconds) in held.items():
-        assert status == 500 and ERROR_PAGE in body, (name, status, body[:1000])
+        assert (status == 500 and ERROR_PAGE in body) or status == 302, (name, status, body[:1000])
         assert not [leak for leak in LEAKS if leak in body] and seconds < TIMEOUT
     assert sorted(held) == ["booking", "choice"]
-    assert uses_of(app.database_url, booking_code) == 0
-    assert booking.post("details/", booking_form).headers["Location"].startswith(booking.path("done/"))
+    if held["booking"][0] == 500:
+        assert uses_of(app.database_url, booking_code) == 0
+        assert booking.post("details/", booking_form).headers["Location"].startswith(booking.path("done/"))
     assert uses_of(app.database_url, booking_code) == 1
-    assert choice.post("times/", choice_form).headers["Location"] == choice.path("details/")
+    if held["choice"][0] == 500:
+        assert choice.post("times/", choice_form).headers["Location"] == choice.path("details/")
 
     assert_clean(load.answers)
     after = [a for a in load.answers if a.started > restart_ended]
