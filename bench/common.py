@@ -65,6 +65,25 @@ def as_app_role(database_url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+def open_every_day(service, *, slot_capacity: int) -> None:
+    """Open ``service`` 09:00–17:00 every day of the week (as tests/factories.py opens one)."""
+    from datetime import time as clock
+
+    from bookings.models import WeeklyAvailability
+
+    WeeklyAvailability.objects.bulk_create(
+        WeeklyAvailability(
+            tenant=service.tenant,
+            service=service,
+            weekday=day,
+            start_time=clock(9),
+            end_time=clock(17),
+            slot_capacity=slot_capacity,
+        )
+        for day in range(7)
+    )
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

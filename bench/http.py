@@ -30,7 +30,6 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import time as clock
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +39,7 @@ from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, Service, Slot, WeeklyAvailability
+from bookings.models import Booking, BookingStatus, Service, Slot
 from contracts.models import Contract, ContractPrice, Organisation
 from invitations import codes
 from invitations.models import CodeStatus, InvitationCode, Redemption
@@ -48,7 +47,16 @@ from invitations.services import CODE_USED_UP
 from tenancy.models import Tenant
 from tenancy.scoping import isolated_scope
 
-from .common import ROOT, STATIC_ROOT, as_app_role, collect_static, peak_rss_mb, random_prefix, stop_group
+from .common import (
+    ROOT,
+    STATIC_ROOT,
+    as_app_role,
+    collect_static,
+    open_every_day,
+    peak_rss_mb,
+    random_prefix,
+    stop_group,
+)
 from .registry import Scenario, Verdict, register
 
 TENANT = "bench-http"
@@ -109,17 +117,7 @@ def make_run_data(workdir: Path) -> dict:
     tag = uuid.uuid4().hex[:8]
     with isolated_scope(tenant=tenant):
         service = Service.objects.create(tenant=tenant, name=f"Bench session {tag}", duration_minutes=60)
-        WeeklyAvailability.objects.bulk_create(
-            WeeklyAvailability(
-                tenant=tenant,
-                service=service,
-                weekday=day,
-                start_time=clock(9),
-                end_time=clock(17),
-                slot_capacity=SLOT_CAPACITY,
-            )
-            for day in range(7)
-        )
+        open_every_day(service, slot_capacity=SLOT_CAPACITY)
         organisation = Organisation.objects.get_or_create(tenant=tenant, name="Bench HTTP org")[0]
         contract = Contract.objects.create(
             tenant=tenant,

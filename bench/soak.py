@@ -41,7 +41,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from datetime import time as clock
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -134,7 +133,7 @@ def seed(password: str) -> dict:
     from django.utils import timezone
 
     from accounts.models import User
-    from bookings.models import Service, WeeklyAvailability
+    from bookings.models import Service
     from contracts.models import Contract, ContractPrice, Organisation
     from invitations.services import CODE_USED_UP
     from regcodes.models import Product, ProductSession
@@ -144,7 +143,7 @@ def seed(password: str) -> dict:
     from tenancy.scoping import isolated_scope, scopes_disabled
     from tenancy.urlresolvers import tenant_reverse
 
-    from .common import random_prefix
+    from .common import open_every_day, random_prefix
     from .http import ATTEMPTS_PER_CODE, _insert_codes
 
     tag = uuid.uuid4().hex[:8]
@@ -156,17 +155,7 @@ def seed(password: str) -> dict:
     with isolated_scope(tenant=tenant):
         Membership.objects.create(tenant=tenant, user=staff, role=Role.OWNER)
         service = Service.objects.create(tenant=tenant, name="Soak session", duration_minutes=60)
-        WeeklyAvailability.objects.bulk_create(
-            WeeklyAvailability(
-                tenant=tenant,
-                service=service,
-                weekday=day,
-                start_time=clock(9),
-                end_time=clock(17),
-                slot_capacity=SLOT_CAPACITY,
-            )
-            for day in range(7)
-        )
+        open_every_day(service, slot_capacity=SLOT_CAPACITY)
         organisation = Organisation.objects.create(tenant=tenant, name="Soak organisation")
         contract = Contract.objects.create(
             tenant=tenant,
